@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from foldstack.exceptions import DataError, InvalidParameterError
+from foldstack.utils._validation import did_you_mean, plain
 
 TASKS = ("binary", "multiclass", "regression")
 
@@ -44,7 +45,6 @@ def infer_task(y: Any, task: str | None = None) -> str:
     'regression'
     """
     if task is not None and task not in TASKS:
-        from foldstack.utils._validation import did_you_mean
         raise InvalidParameterError(
             f"`task` must be one of {', '.join(map(repr, TASKS))} or None; got {task!r}."
             f"{did_you_mean(task, TASKS)}")
@@ -61,7 +61,7 @@ def infer_task(y: Any, task: str | None = None) -> str:
         return task
     if task is not None:
         if n_unique < 2:
-            raise DataError(f"The target has a single class ({s.iloc[0]!r}); "
+            raise DataError(f"The target has a single class ({plain(s.iloc[0])!r}); "
                             "classification needs at least two.")
         if task == "binary" and n_unique > 2:
             raise DataError(f"task='binary' but the target has {n_unique} classes; "
@@ -76,6 +76,6 @@ def infer_task(y: Any, task: str | None = None) -> str:
         if not integer_valued or (n_unique > MAX_INTEGER_CLASSES or n_unique > len(s) / 2):
             return "regression"
     if n_unique < 2:
-        raise DataError(f"The target has a single class ({s.iloc[0]!r}); "
+        raise DataError(f"The target has a single class ({plain(s.iloc[0])!r}); "
                         "classification needs at least two.")
     return "binary" if n_unique == 2 else "multiclass"

@@ -1,1 +1,23 @@
-"""selection"""
+"""Cross-validate candidates once on shared folds, compare them, tune them."""
+
+from foldstack.selection._compare import Comparison, corrected_ttest
+from foldstack.selection._cv import cross_validate_candidates, predict_aligned
+from foldstack.selection._fold_average import FoldAverage
+from foldstack.selection._report import CandidateResult, CVReport
+from foldstack.selection._scoring import DEFAULT_METRICS, METRICS, Metric, resolve_scoring
+from foldstack.selection._splits import make_splits
+
+__all__ = [
+    "DEFAULT_METRICS",
+    "METRICS",
+    "CVReport",
+    "CandidateResult",
+    "Comparison",
+    "FoldAverage",
+    "Metric",
+    "corrected_ttest",
+    "cross_validate_candidates",
+    "make_splits",
+    "predict_aligned",
+    "resolve_scoring",
+]

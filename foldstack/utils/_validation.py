@@ -157,3 +157,8 @@ def check_option(owner: str, name: str, value: Any, options: Iterable[str]) -> s
     if problem:
         raise InvalidParameterError(f"{owner}: {problem}")
     return value
+
+
+def plain(value: Any) -> Any:
+    """A NumPy scalar as the Python value it holds (so messages show 'b', not np.str_('b'))."""
+    return value.item() if isinstance(value, np.generic) else value

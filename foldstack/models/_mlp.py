@@ -1,0 +1,597 @@
+"""TabularMLPClassifier / TabularMLPRegressor: scikit-learn estimators that build a skorch net.
+
+Constructors only store parameters; ``fit`` validates them, learns the preprocessing from the
+training rows (:class:`~foldstack.models._preprocess.MLPInputEncoder`), and trains a
+:class:`~foldstack.models._training.TabularNet`.  torch and skorch are imported inside ``fit``
+and the predict methods, so constructing, cloning or grid-searching an estimator stays cheap.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_consistent_length, check_random_state, column_or_1d
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_array, check_is_fitted
+
+from foldstack.exceptions import DataError, InvalidParameterError
+from foldstack.models._preprocess import (
+    NUMERIC_TRANSFORMS,
+    MLPInputEncoder,
+    _validated_frame,
+    infer_column_types,
+)
+from foldstack.utils._validation import Interval, Options, check_params
+
+ACTIVATIONS = ("relu", "leaky_relu", "gelu", "selu", "silu")
+OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw")
+LR_SCHEDULES = ("none", "step", "exponential", "plateau", "cosine", "onecycle")
+AUGMENTATIONS = ("noise", "mixup")
+HISTORY_KEYS = ("epoch", "train_loss", "valid_loss", "valid_score", "lr", "dur")
+
+
+def auto_batch_size(n_rows: int) -> int:
+    """The batch size ``batch_size="auto"`` picks for ``n_rows`` training rows.
+
+    Small tables get small batches (enough optimizer steps per epoch), 256 is the default for
+    ordinary tables, and large tables get larger batches (fewer, cheaper steps per epoch).
+
+    Examples
+    --------
+    >>> [auto_batch_size(n) for n in (200, 1000, 5000, 40000, 200000)]
+    [32, 128, 256, 512, 1024]
+    """
+    if n_rows < 2048:
+        return int(min(256, max(16, 2 ** math.floor(math.log2(max(1, n_rows) / 6)))))
+    if n_rows < 32768:
+        return 256
+    return 512 if n_rows < 131072 else 1024
+
+
+_COMMON_DOC = """
+    Preprocessing is learned in ``fit`` from the training rows only.  Numeric columns:
+    median imputation with a missing-value indicator per column that had missing values,
+    then ``numeric_transform``.  Categorical columns (bool, category, object and string
+    columns, unless declared numeric): levels seen fewer than ``min_frequency`` times, beyond
+    the ``max_categories`` most frequent, or unseen at predict time share one "other" code;
+    columns with at most ``one_hot_max_categories`` levels are one-hot encoded, the others get
+    learned embeddings.  Columns are matched by name at predict time, so their order may change.
+
+    Training uses an internal validation split (``validation_fraction``) for early stopping:
+    after ``patience`` epochs without a lower validation loss it stops and restores the
+    weights of the best epoch.  A training loss that becomes NaN or infinite raises
+    :class:`~foldstack.exceptions.TrainingDivergedError` naming the epoch.  Ctrl-C stops
+    training with ``KeyboardInterrupt``.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : tuple of int, default=(256, 256, 256)
+        Width of each hidden layer (the depth is the tuple's length).
+    activation : {"relu", "leaky_relu", "gelu", "selu", "silu"}, default="silu"
+    batch_norm : bool, default=False
+        Batch normalization after each hidden linear layer.
+    dropout : float, default=0.1
+        Dropout rate after each hidden layer.
+    module : type of torch.nn.Module, default=None
+        Your own network body, replacing the MLP (and its four parameters above).  It is built
+        as ``module(n_in=..., n_out=..., **module_params)`` where ``n_in`` is the preprocessed
+        width (numeric columns, indicators, one-hot and embedding widths) and ``n_out`` the
+        number of classes (logits) or targets, and is called with one float tensor of shape
+        ``(batch, n_in)``.  Define the class at module level so fitted estimators pickle.
+    module_params : dict, default=None
+        Extra keyword arguments of ``module``.
+    optimizer : {"sgd", "momentum", "nesterov", "adam", "adamw"}, default="adamw"
+        ``"momentum"`` and ``"nesterov"`` are SGD with ``momentum``.
+    lr : float, default=2e-3
+        Learning rate (the peak rate of the "cosine" and "onecycle" schedules).
+    momentum : float, default=0.9
+        Momentum of the "momentum" and "nesterov" optimizers.
+    weight_decay : float, default=1e-4
+        L2 penalty (decoupled for "adamw").
+    lr_schedule : {"none", "step", "exponential", "plateau", "cosine", "onecycle"}, \
+default="cosine"
+        "cosine" warms up linearly over the first 5 % of the steps of ``max_epochs`` epochs,
+        then decays to 0; "onecycle" is torch's OneCycleLR; "step" multiplies the rate by 0.1
+        every ``max_epochs // 3`` epochs; "exponential" by 0.95 each epoch; "plateau" halves
+        it after 4 epochs without a lower validation loss.
+    lr_schedule_params : dict, default=None
+        Overrides of the schedule's settings: ``step_size``, ``gamma`` (step, exponential),
+        ``factor``, ``patience`` (plateau), ``warmup``, ``min_lr_ratio`` (cosine), or any
+        keyword of ``torch.optim.lr_scheduler.OneCycleLR``.
+    batch_size : int or "auto", default="auto"
+        "auto" picks 16-256 rows for small tables, 256 up to 32k rows, then 512 or 1024 (see
+        :func:`auto_batch_size`).  A batch larger than the data is the whole data.
+    max_epochs : int, default=100
+    early_stopping : bool, default=True
+        Hold out ``validation_fraction`` of the rows (stratified for classifiers) to stop
+        early and pick the best epoch; when False, train ``max_epochs`` epochs on all rows.
+    validation_fraction : float, default=0.15
+    patience : int, default=16
+        Epochs without a lower validation loss before stopping.
+    grad_clip : float, default=None
+        Clip each step's gradient norm to this value.
+    augmentation : {"noise", "mixup"}, default=None
+        "noise" adds Gaussian noise of std ``augmentation_strength`` to the preprocessed
+        numeric inputs; "mixup" mixes pairs of embedded rows and their targets with weights
+        drawn from Beta(``augmentation_strength``, ``augmentation_strength``).
+    augmentation_strength : float, default=0.1
+    numeric_transform : {"robust", "standard", "quantile"}, default="robust"
+        "robust": center on the median, divide by the interquartile range and clip smoothly
+        to about +-3; "standard": mean and standard deviation; "quantile": a rank-based map
+        to a normal distribution.  All use training statistics only.
+    numeric_features : list of str or int, default=None
+        Columns to treat as numeric whatever their dtype; a non-number in them raises a
+        :class:`~foldstack.exceptions.DataError` naming the column.  None: inferred.
+    categorical_features : list of str or int, default=None
+        Columns to treat as categorical whatever their dtype.  None: inferred.
+    one_hot_max_categories : int, default=8
+        Categorical columns with at most this many levels are one-hot encoded.
+    max_categories : int, default=512
+        At most this many levels per categorical column get their own code.
+    min_frequency : int, default=3
+        Levels seen fewer times in the training rows share the "other" code.
+    max_embedding_dim : int, default=16
+        Upper bound of each categorical embedding's width.
+    device : {"cpu", "cuda", "auto"}, default="cpu"
+        "auto" uses CUDA when a GPU is visible.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the weights, the validation split, the batch order, dropout and augmentation.
+        Results are reproducible on CPU for a fixed int; the caller's global torch and numpy
+        random states are left as they were.
+    verbose : int, default=0
+        Print one line per epoch when > 0.
+"""
+
+_ATTRIBUTES_DOC = """
+    history_ : list of dict
+        One dict per epoch with keys "epoch" (1-based), "train_loss", "lr" (at the epoch's
+        end), "dur" (seconds), and when a validation split is used "valid_loss" and
+        "valid_score" ({score}).  ``pandas.DataFrame(est.history_)`` gives epoch curves.
+    best_epoch_ : int
+        The epoch whose weights were kept (the last one without early stopping).
+    n_epochs_ : int
+        Epochs run.
+    net_ : foldstack.models._training.TabularNet
+        The fitted skorch net (``net_.module_`` is the torch module).
+    numeric_features_, categorical_features_ : list
+        The column types used.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Only when X was a DataFrame with string column names.
+"""
+
+
+class _BaseTabularMLP(BaseEstimator):
+    """Shared parameters, validation, preprocessing and training of the two estimators."""
+
+    _task = "classification"
+    _constraints = {
+        "hidden_layer_sizes": [tuple, list],
+        "activation": [Options(*ACTIVATIONS)],
+        "batch_norm": ["boolean"],
+        "dropout": [Interval(float, 0, 1, closed="left")],
+        "module": [None, type],
+        "module_params": [None, dict],
+        "optimizer": [Options(*OPTIMIZERS)],
+        "lr": [Interval(float, 0, None, closed="neither")],
+        "momentum": [Interval(float, 0, 1, closed="left")],
+        "weight_decay": [Interval(float, 0, None)],
+        "lr_schedule": [Options(*LR_SCHEDULES)],
+        "lr_schedule_params": [None, dict],
+        "batch_size": [Options("auto"), Interval(int, 1, None)],
+        "max_epochs": [Interval(int, 1, None)],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(float, 0, 1, closed="neither")],
+        "patience": [Interval(int, 1, None)],
+        "grad_clip": [None, Interval(float, 0, None, closed="neither")],
+        "augmentation": [None, Options(*AUGMENTATIONS)],
+        "augmentation_strength": [Interval(float, 0, None, closed="neither")],
+        "numeric_transform": [Options(*NUMERIC_TRANSFORMS)],
+        "numeric_features": [None, list, tuple],
+        "categorical_features": [None, list, tuple],
+        "one_hot_max_categories": [Interval(int, 0, None)],
+        "max_categories": [Interval(int, 1, None)],
+        "min_frequency": [Interval(int, 1, None)],
+        "max_embedding_dim": [Interval(int, 1, None)],
+        "device": [Options("cpu", "cuda", "auto")],
+        "random_state": ["random_state"],
+        "verbose": [Interval(int, 0, None), "boolean"],
+    }
+
+    def __init__(self, *, hidden_layer_sizes=(256, 256, 256), activation="silu",
+                 batch_norm=False, dropout=0.1, module=None, module_params=None,
+                 optimizer="adamw", lr=2e-3, momentum=0.9, weight_decay=1e-4,
+                 lr_schedule="cosine", lr_schedule_params=None, batch_size="auto",
+                 max_epochs=100, early_stopping=True, validation_fraction=0.15, patience=16,
+                 grad_clip=None, augmentation=None, augmentation_strength=0.1,
+                 numeric_transform="robust", numeric_features=None, categorical_features=None,
+                 one_hot_max_categories=8, max_categories=512, min_frequency=3,
+                 max_embedding_dim=16, device="cpu", random_state=None, verbose=0):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.batch_norm = batch_norm
+        self.dropout = dropout
+        self.module = module
+        self.module_params = module_params
+        self.optimizer = optimizer
+        self.lr = lr
+        self.momentum = momentum
+        self.weight_decay = weight_decay
+        self.lr_schedule = lr_schedule
+        self.lr_schedule_params = lr_schedule_params
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.grad_clip = grad_clip
+        self.augmentation = augmentation
+        self.augmentation_strength = augmentation_strength
+        self.numeric_transform = numeric_transform
+        self.numeric_features = numeric_features
+        self.categorical_features = categorical_features
+        self.one_hot_max_categories = one_hot_max_categories
+        self.max_categories = max_categories
+        self.min_frequency = min_frequency
+        self.max_embedding_dim = max_embedding_dim
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ hooks of subclasses
+
+    def _encode_target(self, y: Any) -> tuple[np.ndarray, int]:
+        raise NotImplementedError
+
+    def _criterion(self, torch: Any, y_enc: np.ndarray) -> tuple[Any, dict]:
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ fit
+
+    def _check_more_params(self) -> None:
+        owner = type(self).__name__
+        sizes = self.hidden_layer_sizes
+        if not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s > 0
+                   for s in sizes):
+            raise InvalidParameterError(
+                f"{owner}: `hidden_layer_sizes` must be a tuple of positive ints, e.g. "
+                f"(256, 256); got {sizes!r}.")
+        if self.module is not None:
+            import torch
+            if not issubclass(self.module, torch.nn.Module):
+                raise InvalidParameterError(
+                    f"{owner}: `module` must be a torch.nn.Module subclass (the class, not an "
+                    f"instance); got {self.module!r}.")
+
+    def fit(self, X: Any, y: Any) -> _BaseTabularMLP:
+        """Learn the preprocessing and train the network.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+            Numeric, categorical, object, string and bool columns; missing values allowed.
+        y : array-like of shape (n_samples,)
+            Target (class labels, or values; regressors also accept (n_samples, n_targets)).
+
+        Returns
+        -------
+        self
+        """
+        check_params(self)
+        self._check_more_params()
+        frame = _validated_frame(self, X, reset=True)
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y "
+                             "is None.")
+        check_consistent_length(frame, y)
+        y_enc, n_out = self._encode_target(y)
+        if len(frame) < 2:
+            raise DataError(f"{type(self).__name__} needs at least 2 rows to train; got "
+                            f"{len(frame)} sample(s).")
+        rng = check_random_state(self.random_state)
+        seed = int(rng.randint(np.iinfo(np.int32).max))
+        self.numeric_features_, self.categorical_features_ = infer_column_types(
+            frame, self.numeric_features, self.categorical_features)
+        self.encoder_ = MLPInputEncoder(
+            self.numeric_features_, self.categorical_features_,
+            numeric_transform=self.numeric_transform,
+            one_hot_max_categories=self.one_hot_max_categories,
+            max_categories=self.max_categories, min_frequency=self.min_frequency,
+            random_state=seed).fit(frame)
+        x_num, x_cat = self.encoder_.transform(frame)
+        train, valid = self._split(len(frame), y_enc, rng)
+        self._train(x_num, x_cat, y_enc, train, valid, n_out, seed)
+        return self
+
+    def _split(self, n: int, y_enc: np.ndarray, rng: np.random.RandomState
+               ) -> tuple[np.ndarray, np.ndarray | None]:
+        n_valid = int(round(self.validation_fraction * n))
+        if not self.early_stopping or n_valid < 1 or n - n_valid < 2:
+            return np.arange(n), None
+        stratify = None
+        if self._task == "classification":
+            counts = np.bincount(y_enc)
+            if counts.min() >= 2 and min(n_valid, n - n_valid) >= len(counts):
+                stratify = y_enc
+        train, valid = train_test_split(np.arange(n), test_size=n_valid, random_state=rng,
+                                        stratify=stratify)
+        return np.sort(train), np.sort(valid)
+
+    def _train(self, x_num: np.ndarray, x_cat: np.ndarray, y_enc: np.ndarray,
+               train: np.ndarray, valid: np.ndarray | None, n_out: int, seed: int) -> None:
+        import torch
+
+        from foldstack.models import _callbacks, _module, _training
+
+        device = _training.resolve_device(self.device)
+        batch_size = (auto_batch_size(len(train)) if self.batch_size == "auto"
+                      else self.batch_size)
+        steps = max(1, math.ceil(len(train) / min(batch_size, len(train))))
+        callbacks = [("divergence", _callbacks.DivergenceCheck(type(self).__name__))]
+        has_valid = valid is not None
+        if has_valid:
+            callbacks.append(("early_stopping", _callbacks.EarlyStopping(self.patience)))
+        if self.lr_schedule != "none":
+            callbacks.append(("lr_schedule", _callbacks.LRSchedule(
+                self.lr_schedule, self.lr_schedule_params, max_epochs=self.max_epochs,
+                steps_per_epoch=steps, monitor="valid_loss" if has_valid else "train_loss")))
+        if self.verbose:
+            callbacks.append(("print", _callbacks.PrintEpochs()))
+        if self.module is None:
+            body, body_params = _module.MLP, {
+                "hidden_layer_sizes": tuple(self.hidden_layer_sizes),
+                "activation": self.activation, "batch_norm": self.batch_norm,
+                "dropout": self.dropout}
+        else:
+            body, body_params = self.module, dict(self.module_params or {})
+        optimizer, optimizer_kwargs = _training.optimizer_spec(self.optimizer, self.momentum)
+        criterion, criterion_kwargs = self._criterion(torch, y_enc[train])
+        net = _training.TabularNet(
+            module=_module.TabularNetwork, criterion=criterion, optimizer=optimizer,
+            lr=self.lr, max_epochs=self.max_epochs, batch_size=batch_size, train_split=None,
+            callbacks=callbacks, device=device, verbose=0, task=self._task,
+            grad_clip=self.grad_clip, augmentation=self.augmentation,
+            augmentation_strength=self.augmentation_strength, seed=seed,
+            module__n_num=self.encoder_.n_num_,
+            module__cardinalities=list(self.encoder_.cardinalities_), module__n_out=n_out,
+            module__body=body, module__body_params=body_params,
+            module__max_embedding_dim=self.max_embedding_dim,
+            optimizer__weight_decay=self.weight_decay,
+            **{f"optimizer__{k}": v for k, v in optimizer_kwargs.items()},
+            **{f"criterion__{k}": v for k, v in criterion_kwargs.items()})
+        y_dtype = torch.long if self._task == "classification" else torch.float32
+
+        def tensors(rows: np.ndarray) -> tuple[tuple, Any]:
+            return ((torch.as_tensor(x_num[rows], device=device),
+                     torch.as_tensor(x_cat[rows], device=device)),
+                    torch.as_tensor(y_enc[rows], dtype=y_dtype, device=device))
+
+        X_train, y_train = tensors(train)
+        X_valid, y_valid = tensors(valid) if has_valid else (None, None)
+        cuda = [torch.device(device).index or 0] if device.startswith("cuda") else []
+        with torch.random.fork_rng(devices=cuda):
+            torch.manual_seed(seed)
+            net.initialize()
+            net.partial_fit(X_train, y_train, X_valid=X_valid, y_valid=y_valid)
+        self.net_ = net
+        self.device_ = device
+        self.history_ = [{k: v for k, v in row.items() if k != "batches"}
+                         for row in net.history]
+        self.n_epochs_ = len(self.history_)
+        stopper = dict(net.callbacks_).get("early_stopping")
+        self.best_epoch_ = (stopper.best_epoch_ if stopper is not None and stopper.best_epoch_
+                            else self.n_epochs_)
+
+    # ------------------------------------------------------------------ predict
+
+    def _raw_predict(self, X: Any) -> np.ndarray:
+        check_is_fitted(self)
+        import torch
+
+        frame = _validated_frame(self, X, reset=False)
+        x_num, x_cat = self.encoder_.transform(frame)
+        out = self.net_.predict_raw((torch.as_tensor(x_num, device=self.device_),
+                                     torch.as_tensor(x_cat, device=self.device_)))
+        return out.double().cpu().numpy()
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.string = True
+        tags.input_tags.categorical = True
+        return tags
+
+
+class TabularMLPClassifier(ClassifierMixin, _BaseTabularMLP):
+    __doc__ = ("""Multi-layer perceptron classifier for tables, trained with skorch.
+""" + _COMMON_DOC + """    class_weight : "balanced" or dict, default=None
+        Weights of the classes in the loss ("balanced": inverse class frequencies).
+    label_smoothing : float, default=0.0
+        Label smoothing of the cross-entropy loss (it raises log loss; off by default).
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+""" + _ATTRIBUTES_DOC.format(score="accuracy") + """
+    See Also
+    --------
+    TabularMLPRegressor : The same network for regression.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from foldstack.models import TabularMLPClassifier
+    >>> X = pd.DataFrame({"age": [22, 35, None, 51] * 10,
+    ...                   "plan": ["a", "b", "a", None] * 10})
+    >>> y = [0, 1, 0, 1] * 10
+    >>> clf = TabularMLPClassifier(hidden_layer_sizes=(16,), max_epochs=5, random_state=0)
+    >>> clf.fit(X, y).predict_proba(X).shape
+    (40, 2)
+
+    Your own network body (built with the preprocessed input width and the output width):
+
+    >>> import torch
+    >>> class TwoLayer(torch.nn.Module):
+    ...     def __init__(self, n_in, n_out, width=32):
+    ...         super().__init__()
+    ...         self.net = torch.nn.Sequential(torch.nn.Linear(n_in, width), torch.nn.ReLU(),
+    ...                                        torch.nn.Linear(width, n_out))
+    ...     def forward(self, x):
+    ...         return self.net(x)
+    >>> clf = TabularMLPClassifier(module=TwoLayer, module_params={"width": 8},
+    ...                            max_epochs=3, random_state=0).fit(X, y)
+    >>> clf.history_[0]["epoch"]
+    1
+    """)
+
+    _constraints = {
+        **_BaseTabularMLP._constraints,
+        "class_weight": [None, Options("balanced"), dict],
+        "label_smoothing": [Interval(float, 0, 1, closed="left")],
+    }
+
+    def __init__(self, *, hidden_layer_sizes=(256, 256, 256), activation="silu",
+                 batch_norm=False, dropout=0.1, module=None, module_params=None,
+                 optimizer="adamw", lr=2e-3, momentum=0.9, weight_decay=1e-4,
+                 lr_schedule="cosine", lr_schedule_params=None, batch_size="auto",
+                 max_epochs=100, early_stopping=True, validation_fraction=0.15, patience=16,
+                 grad_clip=None, augmentation=None, augmentation_strength=0.1,
+                 numeric_transform="robust", numeric_features=None, categorical_features=None,
+                 one_hot_max_categories=8, max_categories=512, min_frequency=3,
+                 max_embedding_dim=16, device="cpu", random_state=None, verbose=0,
+                 class_weight=None, label_smoothing=0.0):
+        super().__init__(
+            hidden_layer_sizes=hidden_layer_sizes, activation=activation,
+            batch_norm=batch_norm, dropout=dropout, module=module, module_params=module_params,
+            optimizer=optimizer, lr=lr, momentum=momentum, weight_decay=weight_decay,
+            lr_schedule=lr_schedule, lr_schedule_params=lr_schedule_params,
+            batch_size=batch_size, max_epochs=max_epochs, early_stopping=early_stopping,
+            validation_fraction=validation_fraction, patience=patience, grad_clip=grad_clip,
+            augmentation=augmentation, augmentation_strength=augmentation_strength,
+            numeric_transform=numeric_transform, numeric_features=numeric_features,
+            categorical_features=categorical_features,
+            one_hot_max_categories=one_hot_max_categories, max_categories=max_categories,
+            min_frequency=min_frequency, max_embedding_dim=max_embedding_dim, device=device,
+            random_state=random_state, verbose=verbose)
+        self.class_weight = class_weight
+        self.label_smoothing = label_smoothing
+
+    def _encode_target(self, y: Any) -> tuple[np.ndarray, int]:
+        y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        self.classes_, y_enc = np.unique(y, return_inverse=True)
+        if len(self.classes_) < 2:
+            raise DataError(f"{type(self).__name__}: only one class is present in y "
+                            f"({self.classes_[0]!r}); a classifier needs at least 2 classes.")
+        return y_enc.astype(np.int64), len(self.classes_)
+
+    def _criterion(self, torch: Any, y_enc: np.ndarray) -> tuple[Any, dict]:
+        kwargs: dict = {"label_smoothing": float(self.label_smoothing)}
+        if self.class_weight == "balanced":
+            counts = np.bincount(y_enc, minlength=len(self.classes_))
+            weights = len(y_enc) / (len(self.classes_) * np.maximum(counts, 1))
+        elif self.class_weight is not None:
+            unknown = [k for k in self.class_weight if k not in set(self.classes_.tolist())]
+            if unknown:
+                raise InvalidParameterError(
+                    f"{type(self).__name__}: `class_weight` names classes {unknown} that are "
+                    f"not in y; the classes are {self.classes_.tolist()}.")
+            weights = [float(self.class_weight.get(c, 1.0)) for c in self.classes_.tolist()]
+        if self.class_weight is not None:
+            kwargs["weight"] = torch.as_tensor(weights, dtype=torch.float32)
+        return torch.nn.CrossEntropyLoss, kwargs
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities, columns in the order of ``classes_``."""
+        logits = self._raw_predict(X)
+        logits -= logits.max(axis=1, keepdims=True)
+        proba = np.exp(logits)
+        return proba / proba.sum(axis=1, keepdims=True)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """The most probable class of each row."""
+        return self.classes_[self._raw_predict(X).argmax(axis=1)]
+
+
+class TabularMLPRegressor(RegressorMixin, _BaseTabularMLP):
+    __doc__ = ("""Multi-layer perceptron regressor for tables, trained with skorch.
+""" + _COMMON_DOC + """    standardize_target : bool, default=True
+        Train on ``(y - mean) / std`` of the training rows; predictions are mapped back.
+
+    Attributes
+    ----------
+    n_outputs_ : int
+""" + _ATTRIBUTES_DOC.format(score="R²") + """
+    See Also
+    --------
+    TabularMLPClassifier : The same network for classification.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from foldstack.models import TabularMLPRegressor
+    >>> X = np.random.RandomState(0).normal(size=(50, 3))
+    >>> reg = TabularMLPRegressor(hidden_layer_sizes=(16,), max_epochs=5, random_state=0)
+    >>> reg.fit(X, X[:, 0] * 2).predict(X).shape
+    (50,)
+    """)
+
+    _task = "regression"
+    _constraints = {**_BaseTabularMLP._constraints, "standardize_target": ["boolean"]}
+
+    def __init__(self, *, hidden_layer_sizes=(256, 256, 256), activation="silu",
+                 batch_norm=False, dropout=0.1, module=None, module_params=None,
+                 optimizer="adamw", lr=2e-3, momentum=0.9, weight_decay=1e-4,
+                 lr_schedule="cosine", lr_schedule_params=None, batch_size="auto",
+                 max_epochs=100, early_stopping=True, validation_fraction=0.15, patience=16,
+                 grad_clip=None, augmentation=None, augmentation_strength=0.1,
+                 numeric_transform="robust", numeric_features=None, categorical_features=None,
+                 one_hot_max_categories=8, max_categories=512, min_frequency=3,
+                 max_embedding_dim=16, device="cpu", random_state=None, verbose=0,
+                 standardize_target=True):
+        super().__init__(
+            hidden_layer_sizes=hidden_layer_sizes, activation=activation,
+            batch_norm=batch_norm, dropout=dropout, module=module, module_params=module_params,
+            optimizer=optimizer, lr=lr, momentum=momentum, weight_decay=weight_decay,
+            lr_schedule=lr_schedule, lr_schedule_params=lr_schedule_params,
+            batch_size=batch_size, max_epochs=max_epochs, early_stopping=early_stopping,
+            validation_fraction=validation_fraction, patience=patience, grad_clip=grad_clip,
+            augmentation=augmentation, augmentation_strength=augmentation_strength,
+            numeric_transform=numeric_transform, numeric_features=numeric_features,
+            categorical_features=categorical_features,
+            one_hot_max_categories=one_hot_max_categories, max_categories=max_categories,
+            min_frequency=min_frequency, max_embedding_dim=max_embedding_dim, device=device,
+            random_state=random_state, verbose=verbose)
+        self.standardize_target = standardize_target
+
+    def _encode_target(self, y: Any) -> tuple[np.ndarray, int]:
+        y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
+        if y.ndim > 2:
+            raise DataError(f"y must be 1- or 2-dimensional; got shape {y.shape}.")
+        self._y_1d = y.ndim == 1
+        y2 = y.reshape(len(y), -1)
+        self.n_outputs_ = y2.shape[1]
+        if self.standardize_target:
+            self.y_mean_ = y2.mean(axis=0)
+            std = y2.std(axis=0)
+            self.y_scale_ = np.where(std > 0, std, 1.0)
+        else:
+            self.y_mean_, self.y_scale_ = np.zeros(y2.shape[1]), np.ones(y2.shape[1])
+        return ((y2 - self.y_mean_) / self.y_scale_).astype(np.float32), y2.shape[1]
+
+    def _criterion(self, torch: Any, y_enc: np.ndarray) -> tuple[Any, dict]:
+        return torch.nn.MSELoss, {}
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predicted values: shape (n_samples,), or (n_samples, n_targets) for a 2-D y."""
+        out = self._raw_predict(X) * self.y_scale_ + self.y_mean_
+        return out.ravel() if self._y_1d else out
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags

@@ -1,0 +1,396 @@
+"""CVReport: everything one cross-validation pass produced; nothing is refit downstream."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import pandas as pd
+
+from foldstack.exceptions import ColumnNotFoundError, DataError, InvalidParameterError
+from foldstack.selection._compare import Comparison, corrected_ttest
+from foldstack.selection._fold_average import FoldAverage
+from foldstack.utils._validation import did_you_mean, plain
+
+_SAVE_FORMAT = 1
+
+
+@dataclass(frozen=True, eq=False)
+class CandidateResult:
+    """One candidate's record: per-fold scores and times, OOF predictions, fold models.
+
+    ``scores`` is tidy (``fold``, ``subset`` = "train" | "test", ``metric``, ``value``);
+    ``status`` is ``"ok"``, ``"failed"`` or ``"timeout"``; ``kind`` is ``"model"`` or
+    ``"ensemble"``.  Ensembles carry no fold models (they are scored by cross-fitting).
+    """
+
+    name: str
+    estimator: Any
+    kind: str
+    status: str
+    scores: pd.DataFrame
+    times: pd.DataFrame
+    oof: np.ndarray | None
+    fold_models: tuple | None
+    error: str | None = None
+
+    def fold_scores(self, subset: str = "test") -> pd.DataFrame:
+        """Per-fold scores, one row per fold and one column per metric."""
+        s = self.scores[self.scores["subset"] == subset]
+        return s.pivot(index="fold", columns="metric", values="value")
+
+    def renamed(self, name: str) -> CandidateResult:
+        return dataclasses.replace(self, name=name)
+
+
+@dataclass(frozen=True, eq=False)
+class CVReport:
+    """The record of one cross-validation pass over several candidates on shared folds.
+
+    Attributes
+    ----------
+    task : str
+        "binary", "multiclass" or "regression".
+    splits : tuple of (train_idx, val_idx)
+        The folds every candidate used.
+    metrics : tuple of str
+        Metric names; the first is primary.
+    greater_is_better : dict
+        Metric name -> whether a larger value is better.
+    results : dict of str -> CandidateResult
+        One record per candidate, in the order given.
+    y : ndarray
+        The target the folds index (rows with a missing target dropped).
+    classes : ndarray or None
+        Class labels, the column order of classification OOF probabilities.
+
+    Examples
+    --------
+    >>> report.leaderboard()            # doctest: +SKIP
+    >>> report.compare("xgboost", "mlp")  # doctest: +SKIP
+    """
+
+    task: str
+    splits: tuple
+    metrics: tuple
+    greater_is_better: Mapping[str, bool]
+    results: Mapping[str, CandidateResult]
+    y: np.ndarray
+    classes: np.ndarray | None = None
+    data_fingerprint: str = ""
+    extras: Mapping[str, Any] = field(default_factory=dict)
+
+    # -- views -------------------------------------------------------------------------------
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every candidate, in the order given (failed ones included)."""
+        return tuple(self.results)
+
+    @property
+    def ok_names(self) -> tuple[str, ...]:
+        """Candidates that finished every fold."""
+        return tuple(n for n, r in self.results.items() if r.status == "ok")
+
+    @property
+    def primary(self) -> str:
+        return self.metrics[0]
+
+    @property
+    def oof(self) -> dict[str, np.ndarray]:
+        """Name -> out-of-fold predictions (probabilities in ``classes`` order, or values)."""
+        return {n: r.oof for n, r in self.results.items() if r.oof is not None}
+
+    @property
+    def fold_models(self) -> dict[str, tuple]:
+        return {n: r.fold_models for n, r in self.results.items() if r.fold_models}
+
+    @property
+    def candidates(self) -> dict[str, Any]:
+        """Name -> the unfitted estimator."""
+        return {n: r.estimator for n, r in self.results.items()}
+
+    @property
+    def failures(self) -> dict[str, str]:
+        """Name -> error message and traceback, for candidates that did not finish."""
+        return {n: r.error for n, r in self.results.items() if r.status != "ok"}
+
+    @property
+    def scores(self) -> pd.DataFrame:
+        """Tidy scores of every candidate: candidate, fold, subset, metric, value."""
+        frames = [r.scores.assign(candidate=n) for n, r in self.results.items()]
+        df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        return df[["candidate", "fold", "subset", "metric", "value"]]
+
+    @property
+    def times(self) -> pd.DataFrame:
+        frames = [r.times.assign(candidate=n) for n, r in self.results.items()]
+        return pd.concat(frames, ignore_index=True)[
+            ["candidate", "fold", "fit_time", "predict_time"]]
+
+    def _check_name(self, name: str, ok: bool = True) -> CandidateResult:
+        if name not in self.results:
+            raise ColumnNotFoundError(
+                f"No candidate named {name!r} in the report.{did_you_mean(name, self.names)} "
+                f"Candidates: {', '.join(self.names)}.")
+        result = self.results[name]
+        if ok and result.status != "ok":
+            raise DataError(f"Candidate {name!r} did not finish ({result.status}): "
+                            f"{(result.error or '').splitlines()[0]}")
+        return result
+
+    def _check_metric(self, metric: str | None) -> str:
+        metric = self.primary if metric is None else metric
+        if metric not in self.metrics:
+            raise InvalidParameterError(
+                f"Metric {metric!r} was not computed in this report."
+                f"{did_you_mean(metric, self.metrics)} Computed: {', '.join(self.metrics)}.")
+        return metric
+
+    def leaderboard(self, metric: str | None = None) -> pd.DataFrame:
+        """One row per candidate, best first, in scikit-learn's ``cv_results_`` grammar.
+
+        Columns: for every metric ``mean_test_<m>``, ``std_test_<m>``, ``mean_train_<m>``
+        and ``gap_<m>`` (how much worse validation is than training: positive means
+        overfitting); then ``mean_fit_time``, ``mean_score_time``, ``rank_test_<metric>``,
+        ``p_vs_best`` (corrected paired t-test against the top candidate), ``kind`` and
+        ``status``.
+
+        Parameters
+        ----------
+        metric : str, default=None
+            The metric that ranks; the primary one when None.
+        """
+        metric = self._check_metric(metric)
+        rows = {}
+        for name, r in self.results.items():
+            row: dict[str, Any] = {}
+            test, train = r.fold_scores("test"), r.fold_scores("train")
+            for m in self.metrics:
+                te = test[m] if m in test else pd.Series(dtype=float)
+                tr = train[m] if m in train else pd.Series(dtype=float)
+                row[f"mean_test_{m}"] = te.mean() if len(te) else np.nan
+                row[f"std_test_{m}"] = te.std(ddof=0) if len(te) else np.nan
+                row[f"mean_train_{m}"] = tr.mean() if len(tr) else np.nan
+                sign = 1 if self.greater_is_better[m] else -1
+                row[f"gap_{m}"] = sign * (row[f"mean_train_{m}"] - row[f"mean_test_{m}"])
+            row["mean_fit_time"] = r.times["fit_time"].mean() if len(r.times) else np.nan
+            row["mean_score_time"] = (r.times["predict_time"].mean() if len(r.times)
+                                      else np.nan)
+            row["kind"], row["status"] = r.kind, r.status
+            rows[name] = row
+        board = pd.DataFrame.from_dict(rows, orient="index")
+        board.index.name = "candidate"
+        key = board[f"mean_test_{metric}"].where(board["status"] == "ok")
+        rank = key.rank(ascending=not self.greater_is_better[metric], method="min")
+        board[f"rank_test_{metric}"] = rank.astype("Int64")
+        board["p_vs_best"] = np.nan
+        ranked = rank.dropna().sort_values(kind="stable")
+        if len(ranked):
+            best = ranked.index[0]
+            for name in ranked.index[1:]:
+                board.loc[name, "p_vs_best"] = self.compare(best, name, metric).p_value
+        order = board.assign(_r=rank.fillna(np.inf)).sort_values("_r", kind="stable").index
+        cols = [c for c in board.columns if c not in ("kind", "status")] + ["kind", "status"]
+        return board.loc[order, cols]
+
+    def best(self, metric: str | None = None, kind: str | None = None) -> str:
+        """Name of the best finished candidate by mean validation score."""
+        board = self.leaderboard(metric)
+        board = board[board["status"] == "ok"]
+        if kind is not None:
+            board = board[board["kind"] == kind]
+        if board.empty:
+            raise DataError("No candidate finished; see report.failures.")
+        return str(board.index[0])
+
+    def compare(self, a: str, b: str, metric: str | None = None) -> Comparison:
+        """Paired comparison of ``a`` and ``b`` on the same folds (corrected t-test).
+
+        Uses Nadeau and Bengio's corrected resampled t-test, which accounts for the overlap
+        of training rows between folds.  ``mean_difference`` is ``a - b`` in the metric's
+        unit; ``better`` names the better candidate when ``p < 0.05``.
+        """
+        metric = self._check_metric(metric)
+        ra, rb = self._check_name(a), self._check_name(b)
+        da, db = ra.fold_scores("test")[metric], rb.fold_scores("test")[metric]
+        diffs = (da - db).to_numpy()
+        n_val = np.mean([len(v) for _, v in self.splits])
+        n_train = np.mean([len(t) for t, _ in self.splits])
+        t, p = corrected_ttest(diffs, n_val / n_train)
+        mean = float(np.nanmean(diffs))
+        better = None
+        if np.isfinite(p) and p < 0.05 and mean != 0:
+            a_wins = (mean > 0) == bool(self.greater_is_better[metric])
+            better = a if a_wins else b
+        return Comparison(a, b, metric, mean, float(np.nanstd(diffs, ddof=1)), t, p,
+                          len(diffs), better)
+
+    def fold_average(self, name: str) -> FoldAverage:
+        """The candidate's K fold models behind one ``predict`` (probabilities averaged)."""
+        r = self._check_name(name)
+        if not r.fold_models:
+            raise DataError(f"Candidate {name!r} ({r.kind}) has no fold models.")
+        return FoldAverage(r.fold_models, self.classes)
+
+    def oof_matrix(self, names: list[str] | None = None, *, drop_first_proba_column: bool = False
+                   ) -> np.ndarray:
+        """OOF predictions side by side: (n_rows, n_candidates x width).
+
+        For binary classification with ``drop_first_proba_column=True`` only the positive
+        class column of each candidate is kept (the other is redundant).
+        """
+        names = list(self.ok_names if names is None else names)
+        blocks = []
+        for n in names:
+            p = self._check_name(n).oof
+            if p.ndim == 1:
+                p = p[:, None]
+            elif drop_first_proba_column and p.shape[1] == 2:
+                p = p[:, 1:]
+            blocks.append(p)
+        return np.hstack(blocks)
+
+    def correlation(self, names: list[str] | None = None) -> pd.DataFrame:
+        """Pearson correlation of the candidates' OOF predictions (diversity).
+
+        Regression: of the predicted values; binary: of the positive-class probabilities;
+        multiclass: of all class probabilities, flattened.
+        """
+        names = list(self.ok_names if names is None else names)
+        cols = {}
+        for n in names:
+            p = self._check_name(n).oof
+            cols[n] = p if p.ndim == 1 else (p[:, 1] if p.shape[1] == 2 else p.ravel())
+        return pd.DataFrame(cols).corr()
+
+    def disagreement(self, names: list[str] | None = None) -> pd.DataFrame:
+        """Share of rows on which two classifiers' OOF predicted classes differ."""
+        if self.classes is None:
+            raise InvalidParameterError("disagreement() is for classification reports; use "
+                                        "correlation() for regression.")
+        names = list(self.ok_names if names is None else names)
+        labels = {n: np.argmax(self._check_name(n).oof, axis=1) for n in names}
+        out = pd.DataFrame(0.0, index=names, columns=names)
+        for a in names:
+            for b in names:
+                out.loc[a, b] = float(np.mean(labels[a] != labels[b]))
+        return out
+
+    # -- building new reports ----------------------------------------------------------------
+    def subset(self, names: list[str]) -> CVReport:
+        """A report with only ``names`` (in that order)."""
+        for n in names:
+            self._check_name(n, ok=False)
+        return dataclasses.replace(self, results={n: self.results[n] for n in names})
+
+    def add(self, result: CandidateResult, name: str | None = None) -> CVReport:
+        """A new report with one more candidate (e.g. a tuned model or an ensemble).
+
+        The result must come from the same folds; nothing is refitted.
+        """
+        name = name or result.name
+        if name in self.results:
+            raise InvalidParameterError(f"The report already has a candidate named {name!r}.")
+        if result.oof is not None and len(result.oof) != len(self.y):
+            raise DataError(f"{name!r} has {len(result.oof)} OOF rows, the report "
+                            f"{len(self.y)}: it was not cross-validated on these folds.")
+        return dataclasses.replace(self, results={**self.results, name: result.renamed(name)})
+
+    # -- persistence ---------------------------------------------------------------------------
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the report to directory ``path``.
+
+        Files: ``meta.json``, ``scores.csv``, ``times.csv``, ``oof.parquet``,
+        ``target.parquet``, ``splits.npz`` and ``models.joblib`` (the estimators and fold
+        models, a pickle: load only reports you trust).
+        """
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        oof_cols = {}
+        for n, r in self.results.items():
+            if r.oof is None:
+                continue
+            if r.oof.ndim == 1:
+                oof_cols[n] = r.oof
+            else:
+                for j, c in enumerate(self.classes):
+                    oof_cols[f"{n}__{c}"] = r.oof[:, j]
+        pd.DataFrame(oof_cols).to_parquet(path / "oof.parquet")
+        pd.DataFrame({"y": self.y}).to_parquet(path / "target.parquet")
+        self.scores.to_csv(path / "scores.csv", index=False)
+        self.times.to_csv(path / "times.csv", index=False)
+        np.savez_compressed(path / "splits.npz", **{
+            f"{part}_{i}": idx for i, (tr, va) in enumerate(self.splits)
+            for part, idx in (("train", tr), ("val", va))})
+        joblib.dump({n: (r.estimator, r.fold_models) for n, r in self.results.items()},
+                    path / "models.joblib")
+        from foldstack._version import __version__
+        meta = {
+            "format": _SAVE_FORMAT, "foldstack_version": __version__, "task": self.task,
+            "metrics": list(self.metrics), "greater_is_better": dict(self.greater_is_better),
+            "classes": None if self.classes is None else [plain(c) for c in self.classes],
+            "n_folds": len(self.splits), "data_fingerprint": self.data_fingerprint,
+            "candidates": {n: {"kind": r.kind, "status": r.status, "error": r.error,
+                               "has_oof": r.oof is not None}
+                           for n, r in self.results.items()},
+        }
+        (path / "meta.json").write_text(json.dumps(meta, indent=2))
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> CVReport:
+        """Read a report written by :meth:`save` (its models file is a pickle: trust it)."""
+        path = Path(path)
+        if not (path / "meta.json").exists():
+            raise DataError(f"'{path}' does not hold a saved CVReport (no meta.json).")
+        meta = json.loads((path / "meta.json").read_text())
+        y = pd.read_parquet(path / "target.parquet")["y"].to_numpy()
+        classes = None
+        if meta["classes"] is not None:
+            classes = np.unique(y)
+        oof = pd.read_parquet(path / "oof.parquet")
+        scores = pd.read_csv(path / "scores.csv")
+        times = pd.read_csv(path / "times.csv")
+        with np.load(path / "splits.npz") as z:
+            splits = tuple((z[f"train_{i}"], z[f"val_{i}"]) for i in range(meta["n_folds"]))
+        models = joblib.load(path / "models.joblib")
+        results = {}
+        for n, info in meta["candidates"].items():
+            p = None
+            if info["has_oof"]:
+                p = (oof[n].to_numpy() if classes is None else
+                     oof[[f"{n}__{c}" for c in meta["classes"]]].to_numpy())
+            s = scores[scores["candidate"] == n].drop(columns="candidate")
+            t = times[times["candidate"] == n].drop(columns="candidate")
+            results[n] = CandidateResult(
+                name=n, estimator=models[n][0], kind=info["kind"], status=info["status"],
+                scores=s.reset_index(drop=True), times=t.reset_index(drop=True), oof=p,
+                fold_models=models[n][1], error=info["error"])
+        return cls(task=meta["task"], splits=splits, metrics=tuple(meta["metrics"]),
+                   greater_is_better=meta["greater_is_better"], results=results, y=y,
+                   classes=classes, data_fingerprint=meta["data_fingerprint"])
+
+    # -- display -------------------------------------------------------------------------------
+    def summary(self) -> pd.DataFrame:
+        """The leaderboard's main columns: primary metric mean +- std, train score, time."""
+        m = self.primary
+        board = self.leaderboard()
+        return board[[f"mean_test_{m}", f"std_test_{m}", f"mean_train_{m}",
+                      "mean_fit_time", f"rank_test_{m}", "kind", "status"]]
+
+    def _repr_html_(self) -> str:
+        head = (f"<p><b>CVReport</b>: {self.task}, {len(self.splits)} folds, "
+                f"{len(self.y)} rows, primary metric <code>{self.primary}</code></p>")
+        return head + self.summary().to_html(float_format=lambda v: f"{v:.4f}")
+
+    def __repr__(self) -> str:
+        return (f"CVReport(task={self.task!r}, folds={len(self.splits)}, rows={len(self.y)}, "
+                f"candidates={list(self.names)})")
+

@@ -1,0 +1,72 @@
+"""Small real estimators for tests: they count their fits, sleep, or fail on purpose."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.linear_model import LogisticRegression, Ridge
+
+
+class CountingClassifier(ClassifierMixin, BaseEstimator):
+    """A logistic regression that appends a line to ``log_path`` on every fit.
+
+    A file (not a counter in memory) so that fits in worker processes are counted too.
+    ``sleep`` slows each fit down, so a test can interrupt a run midway.
+    """
+
+    def __init__(self, log_path=None, sleep=0.0, C=1.0):
+        self.log_path = log_path
+        self.sleep = sleep
+        self.C = C
+
+    def fit(self, X, y):
+        if self.log_path:
+            with open(self.log_path, "a") as fh:
+                fh.write(f"{os.getpid()}\n")
+        if self.sleep:
+            time.sleep(self.sleep)
+        self.model_ = LogisticRegression(C=self.C, max_iter=2000).fit(np.asarray(X, float), y)
+        self.classes_ = self.model_.classes_
+        return self
+
+    def predict_proba(self, X):
+        return self.model_.predict_proba(np.asarray(X, float))
+
+    def predict(self, X):
+        return self.model_.predict(np.asarray(X, float))
+
+
+def count_fits(path) -> int:
+    return len(open(path).read().splitlines()) if os.path.exists(path) else 0
+
+
+class FailOnRowClassifier(ClassifierMixin, BaseEstimator):
+    """Raises in the fold whose training rows lack row ``marker`` (column 0 holds row ids)."""
+
+    def __init__(self, marker=0):
+        self.marker = marker
+
+    def fit(self, X, y):
+        X = np.asarray(X, float)
+        if self.marker not in X[:, 0]:
+            raise ValueError(f"boom: row {self.marker} is not in this training fold")
+        self.model_ = LogisticRegression(max_iter=2000).fit(X[:, 1:], y)
+        self.classes_ = self.model_.classes_
+        return self
+
+    def predict_proba(self, X):
+        return self.model_.predict_proba(np.asarray(X, float)[:, 1:])
+
+
+class NaNRegressor(RegressorMixin, BaseEstimator):
+    """Predicts NaN: a candidate that 'fits' but produces garbage."""
+
+    def fit(self, X, y):
+        self.model_ = Ridge().fit(X, y)
+        return self
+
+    def predict(self, X):
+        return np.full(len(X), np.nan)
