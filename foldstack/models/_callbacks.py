@@ -44,11 +44,9 @@ class EarlyStopping(Callback):
     restores the module's weights of the best epoch (``best_epoch_``).
     """
 
-    def __init__(self, patience: int = 16, monitor: str = "valid_loss",
-                 tol: float = 0.0) -> None:
+    def __init__(self, patience: int = 16, monitor: str = "valid_loss") -> None:
         self.patience = patience
         self.monitor = monitor
-        self.tol = tol
 
     def initialize(self) -> EarlyStopping:
         self.best_score_ = math.inf
@@ -63,7 +61,7 @@ class EarlyStopping(Callback):
     def on_epoch_end(self, net: Any, **kwargs: Any) -> None:
         row = net.history[-1]
         score = row[self.monitor]
-        if score < self.best_score_ - self.tol * abs(self.best_score_):
+        if score < self.best_score_:
             self.best_score_, self.best_epoch_, self.wait_ = score, row["epoch"], 0
             self.best_state_ = {k: v.detach().clone() for k, v in net.module_.state_dict().items()}
         else:
@@ -112,9 +110,11 @@ class LRSchedule(Callback):
         if self.kind == "plateau":
             return sched.ReduceLROnPlateau(optimizer, **{"factor": 0.5, "patience": 4, **p})
         if self.kind == "onecycle":
-            # one spare step: OneCycleLR refuses to step past total_steps
-            return sched.OneCycleLR(optimizer, **{"max_lr": lr, "total_steps": total + 1,
-                                                  "pct_start": 0.25, **p})
+            p = {"max_lr": lr, "pct_start": 0.25, **p}
+            # one spare step (OneCycleLR refuses to step past total_steps), and enough steps
+            # for its warm-up phase to be at least one step long
+            p.setdefault("total_steps", max(total + 1, math.ceil(2 / p["pct_start"]) + 1))
+            return sched.OneCycleLR(optimizer, **p)
         if self.kind == "cosine":
             return sched.LambdaLR(optimizer, _cosine(total, p.get("warmup", 0.05),
                                                      p.get("min_lr_ratio", 0.0)))

@@ -14,7 +14,12 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.model_selection import train_test_split
-from sklearn.utils import check_consistent_length, check_random_state, column_or_1d
+from sklearn.utils import (
+    assert_all_finite,
+    check_consistent_length,
+    check_random_state,
+    column_or_1d,
+)
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted
 
@@ -31,6 +36,8 @@ ACTIVATIONS = ("relu", "leaky_relu", "gelu", "selu", "silu")
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw")
 LR_SCHEDULES = ("none", "step", "exponential", "plateau", "cosine", "onecycle")
 AUGMENTATIONS = ("noise", "mixup")
+NUMERIC_EMBEDDINGS = ("periodic",)
+_PERIODIC = {"n_frequencies": 16, "dim": 4, "sigma": 0.1}
 HISTORY_KEYS = ("epoch", "train_loss", "valid_loss", "valid_score", "lr", "dur")
 
 
@@ -69,15 +76,19 @@ _COMMON_DOC = """
 
     Parameters
     ----------
-    hidden_layer_sizes : tuple of int, default=(256, 256, 256)
-        Width of each hidden layer (the depth is the tuple's length).
+    depth : int, default=3
+        Number of hidden layers.
+    width : int, default=256
+        Units of each hidden layer.
+    hidden_layer_sizes : tuple of int, default=None
+        Width of each hidden layer, overriding ``depth`` and ``width`` (e.g. ``(512, 128)``).
     activation : {"relu", "leaky_relu", "gelu", "selu", "silu"}, default="silu"
     batch_norm : bool, default=False
         Batch normalization after each hidden linear layer.
     dropout : float, default=0.1
         Dropout rate after each hidden layer.
     module : type of torch.nn.Module, default=None
-        Your own network body, replacing the MLP (and its four parameters above).  It is built
+        Your own network body, replacing the MLP (and its parameters above).  It is built
         as ``module(n_in=..., n_out=..., **module_params)`` where ``n_in`` is the preprocessed
         width (numeric columns, indicators, one-hot and embedding widths) and ``n_out`` the
         number of classes (logits) or targets, and is called with one float tensor of shape
@@ -136,6 +147,10 @@ default="cosine"
         Levels seen fewer times in the training rows share the "other" code.
     max_embedding_dim : int, default=16
         Upper bound of each categorical embedding's width.
+    numeric_embedding : {"periodic"}, default=None
+        "periodic": each numeric column also gets trainable periodic features
+        (``cos(2 pi (f x + b))`` with 16 learned frequencies mapped to 4 features, as in
+        RealMLP's PBLD embeddings), which help on smooth regression targets.
     device : {"cpu", "cuda", "auto"}, default="cpu"
         "auto" uses CUDA when a GPU is visible.
     random_state : int, RandomState instance or None, default=None
@@ -166,11 +181,17 @@ _ATTRIBUTES_DOC = """
 
 
 class _BaseTabularMLP(BaseEstimator):
-    """Shared parameters, validation, preprocessing and training of the two estimators."""
+    """Shared parameters, validation, preprocessing and training of the two estimators.
+
+    Subclasses define ``_task``, ``_encode_target(y) -> (y_encoded, n_outputs)`` and
+    ``_criterion(torch, y_encoded) -> (loss class, its keyword arguments)``.
+    """
 
     _task = "classification"
     _constraints = {
-        "hidden_layer_sizes": [tuple, list],
+        "depth": [Interval(int, 0, None)],
+        "width": [Interval(int, 1, None)],
+        "hidden_layer_sizes": [None, tuple, list],
         "activation": [Options(*ACTIVATIONS)],
         "batch_norm": ["boolean"],
         "dropout": [Interval(float, 0, 1, closed="left")],
@@ -197,12 +218,13 @@ class _BaseTabularMLP(BaseEstimator):
         "max_categories": [Interval(int, 1, None)],
         "min_frequency": [Interval(int, 1, None)],
         "max_embedding_dim": [Interval(int, 1, None)],
+        "numeric_embedding": [None, Options(*NUMERIC_EMBEDDINGS)],
         "device": [Options("cpu", "cuda", "auto")],
         "random_state": ["random_state"],
         "verbose": [Interval(int, 0, None), "boolean"],
     }
 
-    def __init__(self, *, hidden_layer_sizes=(256, 256, 256), activation="silu",
+    def __init__(self, *, depth=3, width=256, hidden_layer_sizes=None, activation="silu",
                  batch_norm=False, dropout=0.1, module=None, module_params=None,
                  optimizer="adamw", lr=2e-3, momentum=0.9, weight_decay=1e-4,
                  lr_schedule="cosine", lr_schedule_params=None, batch_size="auto",
@@ -210,7 +232,10 @@ class _BaseTabularMLP(BaseEstimator):
                  grad_clip=None, augmentation=None, augmentation_strength=0.1,
                  numeric_transform="robust", numeric_features=None, categorical_features=None,
                  one_hot_max_categories=8, max_categories=512, min_frequency=3,
-                 max_embedding_dim=16, device="cpu", random_state=None, verbose=0):
+                 max_embedding_dim=16, numeric_embedding=None, device="cpu",
+                 random_state=None, verbose=0):
+        self.depth = depth
+        self.width = width
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.batch_norm = batch_norm
@@ -238,24 +263,17 @@ class _BaseTabularMLP(BaseEstimator):
         self.max_categories = max_categories
         self.min_frequency = min_frequency
         self.max_embedding_dim = max_embedding_dim
+        self.numeric_embedding = numeric_embedding
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
-
-    # ------------------------------------------------------------------ hooks of subclasses
-
-    def _encode_target(self, y: Any) -> tuple[np.ndarray, int]:
-        raise NotImplementedError
-
-    def _criterion(self, torch: Any, y_enc: np.ndarray) -> tuple[Any, dict]:
-        raise NotImplementedError
 
     # ------------------------------------------------------------------ fit
 
     def _check_more_params(self) -> None:
         owner = type(self).__name__
         sizes = self.hidden_layer_sizes
-        if not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s > 0
+        if sizes is not None and not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s > 0
                    for s in sizes):
             raise InvalidParameterError(
                 f"{owner}: `hidden_layer_sizes` must be a tuple of positive ints, e.g. "
@@ -266,6 +284,11 @@ class _BaseTabularMLP(BaseEstimator):
                 raise InvalidParameterError(
                     f"{owner}: `module` must be a torch.nn.Module subclass (the class, not an "
                     f"instance); got {self.module!r}.")
+
+    def _layer_sizes(self) -> tuple:
+        if self.hidden_layer_sizes is not None:
+            return tuple(int(s) for s in self.hidden_layer_sizes)
+        return (int(self.width),) * int(self.depth)
 
     def fit(self, X: Any, y: Any) -> _BaseTabularMLP:
         """Learn the preprocessing and train the network.
@@ -343,7 +366,7 @@ class _BaseTabularMLP(BaseEstimator):
             callbacks.append(("print", _callbacks.PrintEpochs()))
         if self.module is None:
             body, body_params = _module.MLP, {
-                "hidden_layer_sizes": tuple(self.hidden_layer_sizes),
+                "hidden_layer_sizes": self._layer_sizes(),
                 "activation": self.activation, "batch_norm": self.batch_norm,
                 "dropout": self.dropout}
         else:
@@ -360,6 +383,9 @@ class _BaseTabularMLP(BaseEstimator):
             module__cardinalities=list(self.encoder_.cardinalities_), module__n_out=n_out,
             module__body=body, module__body_params=body_params,
             module__max_embedding_dim=self.max_embedding_dim,
+            module__n_periodic=(self.encoder_.n_continuous_
+                                if self.numeric_embedding == "periodic" else 0),
+            module__periodic_params=_PERIODIC,
             optimizer__weight_decay=self.weight_decay,
             **{f"optimizer__{k}": v for k, v in optimizer_kwargs.items()},
             **{f"criterion__{k}": v for k, v in criterion_kwargs.items()})
@@ -428,7 +454,7 @@ class TabularMLPClassifier(ClassifierMixin, _BaseTabularMLP):
     >>> X = pd.DataFrame({"age": [22, 35, None, 51] * 10,
     ...                   "plan": ["a", "b", "a", None] * 10})
     >>> y = [0, 1, 0, 1] * 10
-    >>> clf = TabularMLPClassifier(hidden_layer_sizes=(16,), max_epochs=5, random_state=0)
+    >>> clf = TabularMLPClassifier(width=16, depth=1, max_epochs=5, random_state=0)
     >>> clf.fit(X, y).predict_proba(X).shape
     (40, 2)
 
@@ -454,7 +480,7 @@ class TabularMLPClassifier(ClassifierMixin, _BaseTabularMLP):
         "label_smoothing": [Interval(float, 0, 1, closed="left")],
     }
 
-    def __init__(self, *, hidden_layer_sizes=(256, 256, 256), activation="silu",
+    def __init__(self, *, depth=3, width=256, hidden_layer_sizes=None, activation="silu",
                  batch_norm=False, dropout=0.1, module=None, module_params=None,
                  optimizer="adamw", lr=2e-3, momentum=0.9, weight_decay=1e-4,
                  lr_schedule="cosine", lr_schedule_params=None, batch_size="auto",
@@ -462,10 +488,12 @@ class TabularMLPClassifier(ClassifierMixin, _BaseTabularMLP):
                  grad_clip=None, augmentation=None, augmentation_strength=0.1,
                  numeric_transform="robust", numeric_features=None, categorical_features=None,
                  one_hot_max_categories=8, max_categories=512, min_frequency=3,
-                 max_embedding_dim=16, device="cpu", random_state=None, verbose=0,
+                 max_embedding_dim=16, numeric_embedding=None, device="cpu",
+                 random_state=None, verbose=0,
                  class_weight=None, label_smoothing=0.0):
         super().__init__(
-            hidden_layer_sizes=hidden_layer_sizes, activation=activation,
+            depth=depth, width=width, hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
             batch_norm=batch_norm, dropout=dropout, module=module, module_params=module_params,
             optimizer=optimizer, lr=lr, momentum=momentum, weight_decay=weight_decay,
             lr_schedule=lr_schedule, lr_schedule_params=lr_schedule_params,
@@ -475,13 +503,16 @@ class TabularMLPClassifier(ClassifierMixin, _BaseTabularMLP):
             numeric_transform=numeric_transform, numeric_features=numeric_features,
             categorical_features=categorical_features,
             one_hot_max_categories=one_hot_max_categories, max_categories=max_categories,
-            min_frequency=min_frequency, max_embedding_dim=max_embedding_dim, device=device,
-            random_state=random_state, verbose=verbose)
+            min_frequency=min_frequency, max_embedding_dim=max_embedding_dim,
+            numeric_embedding=numeric_embedding, device=device, random_state=random_state,
+            verbose=verbose)
         self.class_weight = class_weight
         self.label_smoothing = label_smoothing
 
     def _encode_target(self, y: Any) -> tuple[np.ndarray, int]:
         y = column_or_1d(y, warn=True)
+        if y.dtype.kind == "f":
+            assert_all_finite(y, input_name="y")
         check_classification_targets(y)
         self.classes_, y_enc = np.unique(y, return_inverse=True)
         if len(self.classes_) < 2:
@@ -514,7 +545,8 @@ class TabularMLPClassifier(ClassifierMixin, _BaseTabularMLP):
 
     def predict(self, X: Any) -> np.ndarray:
         """The most probable class of each row."""
-        return self.classes_[self._raw_predict(X).argmax(axis=1)]
+        logits = self._raw_predict(X)
+        return self.classes_[logits.argmax(axis=1)]
 
 
 class TabularMLPRegressor(RegressorMixin, _BaseTabularMLP):
@@ -535,7 +567,7 @@ class TabularMLPRegressor(RegressorMixin, _BaseTabularMLP):
     >>> import numpy as np
     >>> from foldstack.models import TabularMLPRegressor
     >>> X = np.random.RandomState(0).normal(size=(50, 3))
-    >>> reg = TabularMLPRegressor(hidden_layer_sizes=(16,), max_epochs=5, random_state=0)
+    >>> reg = TabularMLPRegressor(width=16, depth=1, max_epochs=5, random_state=0)
     >>> reg.fit(X, X[:, 0] * 2).predict(X).shape
     (50,)
     """)
@@ -543,7 +575,7 @@ class TabularMLPRegressor(RegressorMixin, _BaseTabularMLP):
     _task = "regression"
     _constraints = {**_BaseTabularMLP._constraints, "standardize_target": ["boolean"]}
 
-    def __init__(self, *, hidden_layer_sizes=(256, 256, 256), activation="silu",
+    def __init__(self, *, depth=3, width=256, hidden_layer_sizes=None, activation="silu",
                  batch_norm=False, dropout=0.1, module=None, module_params=None,
                  optimizer="adamw", lr=2e-3, momentum=0.9, weight_decay=1e-4,
                  lr_schedule="cosine", lr_schedule_params=None, batch_size="auto",
@@ -551,10 +583,12 @@ class TabularMLPRegressor(RegressorMixin, _BaseTabularMLP):
                  grad_clip=None, augmentation=None, augmentation_strength=0.1,
                  numeric_transform="robust", numeric_features=None, categorical_features=None,
                  one_hot_max_categories=8, max_categories=512, min_frequency=3,
-                 max_embedding_dim=16, device="cpu", random_state=None, verbose=0,
+                 max_embedding_dim=16, numeric_embedding=None, device="cpu",
+                 random_state=None, verbose=0,
                  standardize_target=True):
         super().__init__(
-            hidden_layer_sizes=hidden_layer_sizes, activation=activation,
+            depth=depth, width=width, hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
             batch_norm=batch_norm, dropout=dropout, module=module, module_params=module_params,
             optimizer=optimizer, lr=lr, momentum=momentum, weight_decay=weight_decay,
             lr_schedule=lr_schedule, lr_schedule_params=lr_schedule_params,
@@ -564,8 +598,9 @@ class TabularMLPRegressor(RegressorMixin, _BaseTabularMLP):
             numeric_transform=numeric_transform, numeric_features=numeric_features,
             categorical_features=categorical_features,
             one_hot_max_categories=one_hot_max_categories, max_categories=max_categories,
-            min_frequency=min_frequency, max_embedding_dim=max_embedding_dim, device=device,
-            random_state=random_state, verbose=verbose)
+            min_frequency=min_frequency, max_embedding_dim=max_embedding_dim,
+            numeric_embedding=numeric_embedding, device=device, random_state=random_state,
+            verbose=verbose)
         self.standardize_target = standardize_target
 
     def _encode_target(self, y: Any) -> tuple[np.ndarray, int]:

@@ -71,6 +71,31 @@ class MLP(nn.Module):
         return self.layers(x)
 
 
+class PeriodicEmbedding(nn.Module):
+    """Periodic embeddings of numeric columns (PLR, Gorishniy et al. 2022; RealMLP's PBLD).
+
+    Each column ``x_j`` becomes ``[x_j, W_j cos(2 pi (f_j x_j + b_j))]``: ``n_frequencies``
+    trainable frequencies ``f_j`` drawn from ``N(0, sigma^2)`` with phases ``b_j``, mapped by a
+    per-column linear layer to ``dim`` features, the raw value kept beside them.
+    """
+
+    def __init__(self, n_features: int, n_frequencies: int = 16, dim: int = 4,
+                 sigma: float = 0.1) -> None:
+        super().__init__()
+        self.frequencies = nn.Parameter(sigma * torch.randn(n_features, n_frequencies))
+        self.phases = nn.Parameter(torch.rand(n_features, n_frequencies))
+        bound = n_frequencies ** -0.5
+        self.weight = nn.Parameter(torch.empty(n_features, n_frequencies, dim).uniform_(
+            -bound, bound))
+        self.bias = nn.Parameter(torch.zeros(n_features, dim))
+        self.out_features = n_features * (dim + 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        z = torch.cos(2 * torch.pi * (x.unsqueeze(-1) * self.frequencies + self.phases))
+        emb = torch.einsum("bfk,fkd->bfd", z, self.weight) + self.bias
+        return torch.cat([x.unsqueeze(-1), emb], dim=-1).flatten(1)
+
+
 class TabularNetwork(nn.Module):
     """Embed categorical codes, concatenate them with the numeric inputs, apply the body.
 
@@ -88,22 +113,33 @@ class TabularNetwork(nn.Module):
         Extra keyword arguments of ``body``.
     max_embedding_dim : int, default=16
         Upper bound of each embedding's width.
+    n_periodic : int, default=0
+        The first ``n_periodic`` numeric columns get :class:`PeriodicEmbedding`.
+    periodic_params : dict, default=None
+        Keyword arguments of :class:`PeriodicEmbedding`.
     """
 
     def __init__(self, n_num: int, cardinalities: list, n_out: int, body: type = MLP,
-                 body_params: dict | None = None, max_embedding_dim: int = 16) -> None:
+                 body_params: dict | None = None, max_embedding_dim: int = 16,
+                 n_periodic: int = 0, periodic_params: dict | None = None) -> None:
         super().__init__()
         self.embeddings = nn.ModuleList(
             nn.Embedding(card, embedding_dim(card, max_embedding_dim)) for card in cardinalities)
-        self.n_in = n_num + sum(e.embedding_dim for e in self.embeddings)
+        self.n_periodic = n_periodic
+        self.periodic = (PeriodicEmbedding(n_periodic, **(periodic_params or {}))
+                         if n_periodic else None)
+        width = n_num if self.periodic is None else (
+            n_num - n_periodic + self.periodic.out_features)
+        self.n_in = width + sum(e.embedding_dim for e in self.embeddings)
         self.body = body(n_in=self.n_in, n_out=n_out, **(body_params or {}))
 
     def encode(self, x_num: torch.Tensor, x_cat: torch.Tensor) -> torch.Tensor:
-        """The body's input: numeric columns followed by the embedded categorical codes."""
-        if not len(self.embeddings):
-            return x_num
-        parts = [x_num] + [emb(x_cat[:, j]) for j, emb in enumerate(self.embeddings)]
-        return torch.cat(parts, dim=1)
+        """The body's input: (embedded) numeric columns, then the embedded categorical codes."""
+        parts = [x_num]
+        if self.periodic is not None:
+            parts = [self.periodic(x_num[:, :self.n_periodic]), x_num[:, self.n_periodic:]]
+        parts += [emb(x_cat[:, j]) for j, emb in enumerate(self.embeddings)]
+        return parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
 
     def forward(self, x_num: torch.Tensor, x_cat: torch.Tensor) -> torch.Tensor:
         return self.body(self.encode(x_num, x_cat))

@@ -221,9 +221,9 @@ class CategoryDtypeEncoder(TransformerMixin, BaseEstimator):
             if name in num_pos:
                 out[name] = num[:, num_pos[name]]
             else:
-                strings = category_strings(frame[name])
-                strings[strings == _MISSING] = None
-                out[name] = pd.Categorical(strings, categories=self.categories_[name])
+                levels = pd.Index(self.categories_[name], dtype=object)
+                codes = levels.get_indexer(category_strings(frame[name]))  # -1: NaN
+                out[name] = pd.Categorical.from_codes(codes, categories=levels)
         return pd.DataFrame(out, index=frame.index, columns=frame.columns)
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
@@ -238,6 +238,7 @@ class CategoryDtypeEncoder(TransformerMixin, BaseEstimator):
         tags.input_tags.allow_nan = True
         tags.input_tags.string = True
         tags.input_tags.categorical = True
+        tags.transformer_tags.preserves_dtype = []  # a DataFrame of float64 and category
         return tags
 
 
@@ -337,6 +338,7 @@ class MLPInputEncoder:
             (self.one_hot_ if len(kept) <= self.one_hot_max_categories
              else self.embedded_).append(name)
         self.cardinalities_ = [len(self.levels_[c]) + 1 for c in self.embedded_]
+        self.n_continuous_ = len(self.keep_)
         self.n_num_ = (len(self.keep_) + len(self.indicators_)
                        + sum(len(self.levels_[c]) for c in self.one_hot_))
         return self

@@ -6,6 +6,7 @@ from foldstack.selection._fold_average import FoldAverage
 from foldstack.selection._report import CandidateResult, CVReport
 from foldstack.selection._scoring import DEFAULT_METRICS, METRICS, Metric, resolve_scoring
 from foldstack.selection._splits import make_splits
+from foldstack.selection._tune import TuneResult, tune
 
 __all__ = [
     "DEFAULT_METRICS",
@@ -15,9 +16,11 @@ __all__ = [
     "Comparison",
     "FoldAverage",
     "Metric",
+    "TuneResult",
     "corrected_ttest",
     "cross_validate_candidates",
     "make_splits",
     "predict_aligned",
     "resolve_scoring",
+    "tune",
 ]

@@ -126,27 +126,13 @@ def cross_validate_candidates(
                                     f"{error_score!r}.")
     if not isinstance(verbose, numbers.Integral) or verbose < 0:
         raise InvalidParameterError(f"`verbose` must be an int >= 0; got {verbose!r}.")
-    X, y, kept = check_X_y(X, y)
-    if groups is not None and kept is not None:
-        groups = np.asarray(groups)[kept] if len(groups) == len(kept) else groups
-    task = infer_task(y, task)
-    _check_kinds(named, task)
-    if task == "regression":
-        y = y_fit = _as_float(y)
-        classes = codes = None
-    else:
-        # Fit on codes 0..K-1 in the global class order (as scikit-learn's stacking does):
-        # every classifier accepts them (xgboost rejects string labels) and probabilities
-        # line up across folds.  The report keeps the labels.
-        classes, y_fit = np.unique(y, return_inverse=True)
-        codes = np.arange(len(classes))
+    X, y, y_fit, groups, task, classes, codes = _prepare_data(X, y, groups, task, named)
     metrics = resolve_scoring(scoring, task)
     splits = make_splits(cv, X, y, task, groups=groups, n_repeats=n_repeats,
                          random_state=random_state)
 
     data_fp = fingerprint(X, y)
-    base_fp = fingerprint(data_fp, [m.name for m in metrics], [m.scorer for m in metrics],
-                          task, classes)
+    base_fp = _base_fingerprint(data_fp, metrics, task, classes)
     cache = TaskCache(cache_dir)
     tasks, done = [], {}
     for name, est in named.items():
@@ -237,6 +223,36 @@ def _as_float(y: np.ndarray) -> np.ndarray:
                         f"numbers (e.g. {y[:3].tolist()!r}).") from None
 
 
+def _prepare_data(X: Any, y: Any, groups: Any, task: str | None,
+                  named: dict[str, Any]) -> tuple:
+    """Validated ``X, y, y_fit, groups, task, classes, codes`` (shared with ``tune``).
+
+    ``named`` candidates are checked against the task (classifier vs regressor).
+    """
+    X, y, kept = check_X_y(X, y)
+    if groups is not None and kept is not None:
+        groups = np.asarray(groups)[kept] if len(groups) == len(kept) else groups
+    task = infer_task(y, task)
+    _check_kinds(named, task)
+    if task == "regression":
+        y = y_fit = _as_float(y)
+        classes = codes = None
+    else:
+        # Fit on codes 0..K-1 in the global class order (as scikit-learn's stacking does):
+        # every classifier accepts them (xgboost rejects string labels) and probabilities
+        # line up across folds.  The report keeps the labels.
+        classes, y_fit = np.unique(y, return_inverse=True)
+        codes = np.arange(len(classes))
+    return X, y, y_fit, groups, task, classes, codes
+
+
+def _base_fingerprint(data_fp: str, metrics: tuple[Metric, ...], task: str,
+                      classes: np.ndarray | None) -> str:
+    """The part of every task's cache key that does not depend on the candidate or fold."""
+    return fingerprint(data_fp, [m.name for m in metrics], [m.scorer for m in metrics],
+                       task, classes)
+
+
 def _take(X: Any, idx: np.ndarray) -> Any:
     return X.iloc[idx] if isinstance(X, (pd.DataFrame, pd.Series)) else X[idx]
 
@@ -296,47 +312,52 @@ def _check_finite(pred: np.ndarray, name: str) -> None:
 
 
 def _assemble(named, done, splits, task, metrics, classes, y, data_fp) -> CVReport:
-    n = len(y)
-    results = {}
-    for name, est in named.items():
-        outs = [done.get((name, i)) for i in range(len(splits))]
-        errors = [o for o in outs if o is not None and o.get("error")]
-        missing = [i for i, o in enumerate(outs) if o is None or o.get("skipped")]
-        rows, times = [], []
-        for i, o in enumerate(outs):
-            if o is None or o.get("error") or o.get("skipped"):
-                continue
-            for subset in ("train", "test"):
-                rows += [(i, subset, m, v) for m, v in o[subset].items()]
-            times.append((i, o["fit_time"], o["predict_time"]))
-        error = status = None
-        if errors:
-            first = errors[0]
-            error = f"fold {first['fold']}: {first['message']}\n\n{first['error']}"
-            status = "failed"
-        elif missing:
-            error = (f"not run: the time budget was spent before fold(s) {missing} "
-                     "started")
-            status = "timeout"
-        oof = fold_models = None
-        if status is None:
-            width = None if classes is None else len(classes)
-            shape = (n,) if width is None else (n, width)
-            total, count = np.zeros(shape), np.zeros(n)
-            for (_, va), o in zip(splits, outs):
-                total[va] += o["oof"]
-                count[va] += 1
-            with np.errstate(invalid="ignore", divide="ignore"):
-                oof = total / (count if width is None else count[:, None])
-            fold_models = tuple(o["model"] for o in outs)
-        results[name] = CandidateResult(
-            name=name, estimator=clone(est), kind="model", status=status or "ok",
-            scores=pd.DataFrame(rows, columns=["fold", "subset", "metric", "value"]),
-            times=pd.DataFrame(times, columns=["fold", "fit_time", "predict_time"]),
-            oof=oof, fold_models=fold_models, error=error)
+    results = {name: _candidate_result(name, est, [done.get((name, i))
+                                                   for i in range(len(splits))],
+                                       splits, len(y), classes)
+               for name, est in named.items()}
     return CVReport(task=task, splits=splits, metrics=tuple(m.name for m in metrics),
                     greater_is_better={m.name: m.greater_is_better for m in metrics},
                     results=results, y=y, classes=classes, data_fingerprint=data_fp)
+
+
+def _candidate_result(name: str, est: Any, outs: list[dict | None], splits, n: int,
+                      classes: np.ndarray | None) -> CandidateResult:
+    """One candidate's record from its task outputs (one per fold, None when not run)."""
+    errors = [o for o in outs if o is not None and o.get("error")]
+    missing = [i for i, o in enumerate(outs) if o is None or o.get("skipped")]
+    rows, times = [], []
+    for i, o in enumerate(outs):
+        if o is None or o.get("error") or o.get("skipped"):
+            continue
+        for subset in ("train", "test"):
+            rows += [(i, subset, m, v) for m, v in o[subset].items()]
+        times.append((i, o["fit_time"], o["predict_time"]))
+    error = status = None
+    if errors:
+        first = errors[0]
+        error = f"fold {first['fold']}: {first['message']}\n\n{first['error']}"
+        status = "failed"
+    elif missing:
+        error = (f"not run: the time budget was spent before fold(s) {missing} "
+                 "started")
+        status = "timeout"
+    oof = fold_models = None
+    if status is None:
+        width = None if classes is None else len(classes)
+        shape = (n,) if width is None else (n, width)
+        total, count = np.zeros(shape), np.zeros(n)
+        for (_, va), o in zip(splits, outs):
+            total[va] += o["oof"]
+            count[va] += 1
+        with np.errstate(invalid="ignore", divide="ignore"):
+            oof = total / (count if width is None else count[:, None])
+        fold_models = tuple(o["model"] for o in outs)
+    return CandidateResult(
+        name=name, estimator=clone(est), kind="model", status=status or "ok",
+        scores=pd.DataFrame(rows, columns=["fold", "subset", "metric", "value"]),
+        times=pd.DataFrame(times, columns=["fold", "fit_time", "predict_time"]),
+        oof=oof, fold_models=fold_models, error=error)
 
 
 def _warn_failures(report: CVReport) -> None:

@@ -1,0 +1,7 @@
+"""``python -m foldstack.cli``."""
+
+import sys
+
+from foldstack.cli import main
+
+sys.exit(main())

@@ -1,0 +1,134 @@
+"""Run options: defaults < config file (TOML) < command line, validated in one place."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from foldstack.exceptions import InvalidParameterError
+from foldstack.utils._validation import did_you_mean
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+ENSEMBLES = ("equal", "optimized", "greedy", "stacking")
+
+
+@dataclass
+class RunOptions:
+    """Every option of ``foldstack cv``; the TOML keys have the same names."""
+
+    data: str = ""
+    target: str = ""
+    task: str | None = None
+    models: list[str] | None = None          # None: every default candidate
+    cv: int = 5
+    repeats: int = 1
+    group_col: str | None = None
+    metric: str | None = None                # primary metric; None: the task's default
+    metrics: list[str] = field(default_factory=list)   # extra metrics
+    ensemble: list[str] = field(default_factory=lambda: ["equal", "greedy", "stacking"])
+    tune: int = 0
+    time_budget: float | None = None
+    out: str | None = None
+    n_jobs: int | None = None
+    backend: str = "loky"
+    scheduler: str | None = None
+    seed: int = 0
+    drop: list[str] = field(default_factory=list)
+    allow_pickle: bool = False
+    params: dict[str, dict[str, Any]] = field(default_factory=dict)   # model -> parameters
+    space: dict[str, dict[str, Any]] = field(default_factory=dict)    # model -> search space
+
+    # Options that change results; the others (out, n_jobs, backend...) do not.
+    RESULT_KEYS = ("target", "task", "models", "cv", "repeats", "group_col", "metric",
+                   "metrics", "ensemble", "tune", "seed", "drop", "params", "space")
+
+    def result_options(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.RESULT_KEYS}
+
+
+_FIELDS = {f.name: f for f in dataclasses.fields(RunOptions)}
+
+
+def load_config(path: str | Path) -> dict[str, Any]:
+    """Read a TOML config file; errors name the line and column."""
+    path = Path(path)
+    if not path.exists():
+        raise InvalidParameterError(f"Config file '{path}' does not exist.")
+    try:
+        with path.open("rb") as fh:
+            raw = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise InvalidParameterError(f"Config file '{path}' is not valid TOML: {exc}.") from None
+    unknown = [k for k in raw if k not in _FIELDS or k == "data"]
+    if unknown:
+        k = unknown[0]
+        raise InvalidParameterError(
+            f"Config file '{path}': unknown key {k!r}.{did_you_mean(k, _FIELDS)} Known keys: "
+            f"{', '.join(sorted(n for n in _FIELDS if n != 'data'))}.")
+    return raw
+
+
+def merge_options(config: dict[str, Any], cli: dict[str, Any]) -> RunOptions:
+    """Defaults, then the config file, then every option given on the command line."""
+    values = {**config, **{k: v for k, v in cli.items() if v is not None}}
+    opts = RunOptions(**{k: v for k, v in values.items() if k in _FIELDS})
+    _validate(opts)
+    return opts
+
+
+def _split_list(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    return list(value)
+
+
+def _validate(o: RunOptions) -> None:
+    from foldstack.models import CANDIDATE_NAMES
+
+    if not o.target:
+        raise InvalidParameterError("No target column: pass --target COL (or `target = ...` "
+                                    "in the config file).")
+    if o.models is not None:
+        o.models = _split_list(o.models)
+        for m in o.models:
+            if m not in CANDIDATE_NAMES:
+                raise InvalidParameterError(
+                    f"Unknown model {m!r}.{did_you_mean(m, CANDIDATE_NAMES)} Valid models: "
+                    f"{', '.join(CANDIDATE_NAMES)}.")
+        if not o.models:
+            raise InvalidParameterError("--models is empty; name at least one model.")
+    o.ensemble = _split_list(o.ensemble)
+    if o.ensemble == ["none"]:
+        o.ensemble = []
+    for e in o.ensemble:
+        if e not in ENSEMBLES:
+            raise InvalidParameterError(
+                f"Unknown ensemble {e!r}.{did_you_mean(e, ENSEMBLES)} Valid: "
+                f"{', '.join(ENSEMBLES)} or none.")
+    o.metrics = _split_list(o.metrics)
+    o.drop = _split_list(o.drop)
+    for name, low in (("cv", 2), ("repeats", 1), ("tune", 0)):
+        value = getattr(o, name)
+        if not isinstance(value, int) or isinstance(value, bool) or value < low:
+            raise InvalidParameterError(f"--{name} must be an integer >= {low}; got {value!r}.")
+    if o.time_budget is not None and not o.time_budget > 0:
+        raise InvalidParameterError(f"--time-budget must be > 0 seconds; got {o.time_budget}.")
+    if o.backend not in ("loky", "dask"):
+        raise InvalidParameterError(f"--backend must be 'loky' or 'dask'; got {o.backend!r}.")
+    if o.backend == "dask" and not o.scheduler:
+        raise InvalidParameterError("--backend dask needs --scheduler ADDRESS (e.g. "
+                                    "tcp://127.0.0.1:8786).")
+    for table in ("params", "space"):
+        for model in getattr(o, table):
+            if model not in CANDIDATE_NAMES:
+                raise InvalidParameterError(
+                    f"Config [{table}.{model}]: unknown model {model!r}."
+                    f"{did_you_mean(model, CANDIDATE_NAMES)} Valid models: "
+                    f"{', '.join(CANDIDATE_NAMES)}.")

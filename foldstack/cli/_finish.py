@@ -1,0 +1,156 @@
+"""After cross-validation: ensembles, the final model, diagnosis and every output file."""
+
+from __future__ import annotations
+
+import copy
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from foldstack.cli._outputs import read_run, write_csv, write_json
+
+logger = logging.getLogger("foldstack.cli")
+
+
+def build_ensembles(report: Any, kinds: list[str], X: Any) -> tuple[Any, dict[str, Any]]:
+    """Fit each requested ensemble from the report and add its honest row to the report."""
+    import warnings
+
+    from foldstack import ensemble as E
+    from foldstack.exceptions import CandidateFailedWarning
+
+    members = [n for n in report.ok_names if report.results[n].kind == "model"]
+    if len(members) < 2 or not kinds:
+        if kinds:
+            logger.info("ensembles skipped: %d finished candidate(s)", len(members))
+        return report, {}
+    regression = report.task == "regression"
+    averaging = E.AveragingRegressor if regression else E.AveragingClassifier
+    stacking = E.StackingRegressor if regression else E.StackingClassifier
+    ensembles = {}
+    for kind in kinds:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", CandidateFailedWarning)  # failures already said
+                if kind == "stacking":
+                    ens = stacking.from_report(report, members)
+                else:
+                    ens = averaging.from_report(report, members, weights=kind)
+            report = E.add_to_report(report, ens, name=kind)
+            ensembles[kind] = ens
+        except Exception as exc:  # one ensemble failing must not cost the run
+            logger.warning("ensemble %r failed: %s", kind, exc)
+    return report, ensembles
+
+
+def final_model(report: Any, ensembles: dict[str, Any], name: str) -> Any:
+    """The model that predicts new data: an ensemble, or a candidate's K fold models."""
+    if name in ensembles:
+        model = copy.copy(ensembles[name])
+        # the CV record is for reporting, not prediction: keep the saved model small
+        for attr in ("cv_report_", "oof_", "cv_oof_"):
+            model.__dict__.pop(attr, None)
+        return model
+    return report.fold_average(name)
+
+
+def _oof_frame(report: Any) -> pd.DataFrame:
+    cols: dict[str, Any] = {"row": np.arange(len(report.y)), "target": report.y}
+    for name, p in report.oof.items():
+        if p.ndim == 1:
+            cols[name] = p
+        else:
+            for j, c in enumerate(report.classes):
+                cols[f"{name}__{c}"] = p[:, j]
+    return pd.DataFrame(cols)
+
+
+def print_leaderboard(report: Any, diagnosis: pd.DataFrame | None, out: Path, chosen: str
+                      ) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    m = report.primary
+    board = report.leaderboard()
+    table = Table(title=f"{report.task}: {m} ({'higher' if report.greater_is_better[m] else 'lower'}"
+                        f" is better), {len(report.splits)} folds", title_justify="left")
+    for col in ("candidate", "kind", f"{m}", "train", "fit s", "verdict", "status"):
+        table.add_column(col, justify="left" if col in ("candidate", "kind", "verdict",
+                                                        "status") else "right")
+    for name, row in board.iterrows():
+        score = (f"{row[f'mean_test_{m}']:.4f} ± {row[f'std_test_{m}']:.4f}"
+                 if row["status"] == "ok" else "-")
+        train = f"{row[f'mean_train_{m}']:.4f}" if pd.notna(row[f"mean_train_{m}"]) else "-"
+        fit = f"{row['mean_fit_time']:.1f}" if pd.notna(row["mean_fit_time"]) else "-"
+        verdict = ""
+        if diagnosis is not None and name in diagnosis.index:
+            verdict = str(diagnosis.loc[name, "verdict"])
+        label = f"{name} *" if name == chosen else str(name)
+        table.add_row(label, row["kind"], score, train, fit, verdict, row["status"])
+    console = Console()
+    console.print(table)
+    console.print(f"* final model: {chosen}.  Report: {out / 'report.html'}", highlight=False)
+
+
+def finish_run(report: Any, X: Any, y: Any, opts: Any, out: Path, run_info: dict,
+               start: float, save_model: Any, schema: dict, *, quiet: bool = False) -> int:
+    from foldstack.diagnostics import diagnose
+    from foldstack.report import data_summary
+
+    report, ensembles = build_ensembles(report, opts.ensemble, X)
+    chosen = report.best()
+    diagnosis = diagnose(report)
+    model = final_model(report, ensembles, chosen)
+    save_model(model, out / "model", allow_pickle=bool(opts.allow_pickle),
+               metadata={"schema": schema, "chosen": chosen, "task": report.task})
+    report.save(out / "report")
+    write_csv(report.leaderboard(), out / "leaderboard.csv", index=True)
+    _oof_frame(report).to_parquet(out / "oof.parquet", index=False)
+    summary = data_summary(X, y)
+    write_json(summary, out / "data_summary.json")
+    diagnosis.to_json(out / "diagnosis.json", orient="index", default_handler=str)
+    status = {n: r.status for n, r in report.results.items()}
+    run_info = {**run_info, "status": "finished", "chosen": chosen,
+                "candidates": status, "seconds": round(time.time() - start, 2),
+                "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                "ensembles": {k: _describe(e) for k, e in ensembles.items()}}
+    write_json(run_info, out / "run.json")
+    render_report(out, report=report, diagnosis=diagnosis, ensembles=ensembles)
+    if not quiet:
+        print_leaderboard(report, diagnosis, out, chosen)
+    return 0
+
+
+def _describe(ens: Any) -> dict:
+    info: dict[str, Any] = {"class": type(ens).__name__,
+                            "members": list(getattr(ens, "named_estimators_", {}) or []),
+                            "cv_score": getattr(ens, "cv_score_", None),
+                            "oof_score": getattr(ens, "oof_score_", None)}
+    if getattr(ens, "weights_", None) is not None:
+        info["weights"] = [float(w) for w in ens.weights_]
+    return info
+
+
+def render_report(out: Path, *, report: Any = None, diagnosis: Any = None,
+                  ensembles: dict | None = None) -> Path:
+    """Write ``out/report.html`` from the files of a run directory (or the objects given)."""
+    import json
+
+    from foldstack.report import write_html
+    from foldstack.selection import CVReport
+
+    report = CVReport.load(out / "report") if report is None else report
+    info = read_run(out) or {}
+    summary = None
+    if (out / "data_summary.json").exists():
+        summary = json.loads((out / "data_summary.json").read_text())
+    meta = {k: info.get(k) for k in ("command", "data", "options", "versions", "seed",
+                                     "seconds", "started", "finished", "chosen") if k in info}
+    data_name = Path(str(info.get("data", {}).get("path", ""))).name or "run"
+    return write_html(report, out / "report.html", summary=summary, diagnosis=diagnosis,
+                      ensembles=ensembles, run_info=meta, chosen=info.get("chosen"),
+                      title=f"foldstack report: {data_name}")

@@ -1,0 +1,30 @@
+"""The only place foldstack configures output: a rich handler on foldstack's logger."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+
+
+def configure(verbosity: int) -> None:
+    """-q (verbosity < 0): warnings only; default: info; -v: debug."""
+    from rich.console import Console
+    from rich.logging import RichHandler
+
+    level = logging.WARNING if verbosity < 0 else logging.INFO if verbosity == 0 else logging.DEBUG
+    handler = RichHandler(console=Console(stderr=True), show_path=False, show_time=False,
+                          markup=False, rich_tracebacks=False)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger = logging.getLogger("foldstack")
+    logger.handlers = [h for h in logger.handlers if isinstance(h, logging.NullHandler)]
+    logger.addHandler(handler)
+    logger.setLevel(level)
+    logger.propagate = False
+    # Warnings are messages to the user here: one line, category and text, no source line.
+    def show(message, category, filename, lineno, file=None, line=None):
+        logger.warning("%s: %s", category.__name__, message)
+
+    warnings.showwarning = show
+    if verbosity < 1:  # third-party chatter (e.g. optuna trial lines) only with -v
+        logging.getLogger("optuna").setLevel(logging.WARNING)
+        warnings.filterwarnings("ignore", module="skorch")

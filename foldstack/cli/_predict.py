@@ -1,0 +1,88 @@
+"""``foldstack predict MODEL DATA -o OUT.csv``: a submission file from a saved model."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from foldstack.cli._outputs import write_csv
+from foldstack.data import load_table
+from foldstack.exceptions import ColumnNotFoundError, DataError, DataWarning
+from foldstack.persist import load_model, read_manifest
+from foldstack.utils._validation import did_you_mean
+
+logger = logging.getLogger("foldstack.cli")
+
+
+def model_dir(path: str | Path) -> Path:
+    """Accept a run directory (its model/ inside) or the model directory itself."""
+    path = Path(path)
+    if (path / "model" / "manifest.json").exists():
+        return path / "model"
+    if not path.exists():
+        raise DataError(f"No such model: '{path}'. Give a run directory written by "
+                        "`foldstack cv` (or its model/ directory).")
+    return path
+
+
+def check_schema(df: pd.DataFrame, schema: dict, id_col: str | None = None) -> pd.DataFrame:
+    """Select the training columns by name; explain what is missing or of the wrong kind."""
+    columns = schema["columns"]
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        hint = did_you_mean(missing[0], map(str, df.columns))
+        raise ColumnNotFoundError(
+            f"Column(s) {missing} of the training data are missing from the data to predict."
+            f"{hint} The model needs: {', '.join(map(repr, columns))}.")
+    extra = [c for c in df.columns
+             if c not in columns and c not in (schema.get("target"), id_col)]
+    if extra:
+        warnings.warn(f"Ignoring {len(extra)} column(s) the model was not trained on: "
+                      f"{extra[:10]}.", DataWarning, stacklevel=2)
+    X = df[columns]
+    for col in schema.get("numeric", []):
+        if col in X and not pd.api.types.is_numeric_dtype(X[col]):
+            converted = pd.to_numeric(X[col], errors="coerce")
+            bad = X[col][converted.isna() & X[col].notna()]
+            if len(bad):
+                raise DataError(
+                    f"Column {col!r} was numeric in training but holds text here (e.g. "
+                    f"{bad.iloc[0]!r} in row {bad.index[0]}). Fix those cells or leave them "
+                    "empty.")
+            X = X.assign(**{col: converted})
+    return X
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    path = model_dir(args.model)
+    manifest = read_manifest(path)
+    schema = manifest["metadata"].get("schema")
+    if not schema:
+        raise DataError(f"'{path}' holds no training schema; was it saved by `foldstack cv`?")
+    df = load_table(args.data)
+    if args.id_col is not None and args.id_col not in df.columns:
+        raise ColumnNotFoundError(
+            f"--id-col {args.id_col!r} is not in '{args.data}'."
+            f"{did_you_mean(args.id_col, map(str, df.columns))}")
+    X = check_schema(df, schema, args.id_col)
+    model = load_model(path, allow_pickle=args.allow_pickle)
+    task, target = schema["task"], schema["target"]
+    out = pd.DataFrame(index=df.index)
+    if args.id_col is not None:
+        out[args.id_col] = df[args.id_col].to_numpy()
+    if task == "regression":
+        out[target] = np.asarray(model.predict(X), dtype=float)
+    elif args.proba:
+        proba = model.predict_proba(X)
+        for j, c in enumerate(model.classes_):
+            out[str(c)] = proba[:, j]
+    else:
+        out[target] = model.predict(X)
+    write_csv(out, Path(args.output))
+    logger.info("wrote %d predictions to %s", len(out), args.output)
+    return 0

@@ -1,0 +1,293 @@
+"""diagnose: a bias/variance verdict and remedies per candidate, from one CV report."""
+
+from __future__ import annotations
+
+import logging
+import math
+import numbers
+from typing import Any, NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from foldstack.diagnostics._baseline import dummy_scores
+from foldstack.diagnostics._curves import epoch_curves, find_history, majority_findings
+from foldstack.diagnostics._remedies import remedies
+from foldstack.exceptions import InvalidParameterError
+from foldstack.selection import CVReport
+from foldstack.utils._validation import did_you_mean
+
+logger = logging.getLogger(__name__)
+
+VERDICTS = ("good_fit", "high_bias", "high_variance", "high_bias_and_variance", "failed",
+            "unknown")
+
+
+class Verdict(NamedTuple):
+    """A verdict, the evidence for it in one sentence, and the tolerance it used."""
+
+    verdict: str
+    evidence: str
+    tolerance: float
+
+
+def _f(v: float) -> str:
+    return f"{v:.3g}" if abs(v) >= 1e-4 or v == 0 else f"{v:.1e}"
+
+
+def fit_verdict(train: float, validation: float, validation_std: float, *, baseline: float,
+                best: float, greater_is_better: bool = True, min_effect: float = 0.1,
+                metric: str = "score", best_name: str | None = None) -> Verdict:
+    """The bias/variance verdict of one candidate from five numbers (a pure function).
+
+    Parameters
+    ----------
+    train, validation : float
+        Mean training and validation score over the folds.
+    validation_std : float
+        Standard deviation of the validation score over the folds.
+    baseline : float
+        Validation score of a dummy model on the same folds (NaN: unknown).
+    best : float
+        Best mean validation score among the finished candidates.
+    greater_is_better : bool, default=True
+    min_effect : float, default=0.1
+        Share of the best candidate's lift over the baseline below which a difference is
+        too small to act on.
+    metric, best_name : str
+        Used in the evidence sentence.
+
+    Returns
+    -------
+    Verdict
+        See :func:`diagnose` for the rules.
+
+    Examples
+    --------
+    >>> fit_verdict(1.0, 0.70, 0.02, baseline=0.5, best=0.85).verdict
+    'high_variance'
+    >>> fit_verdict(0.66, 0.65, 0.02, baseline=0.5, best=0.85).verdict
+    'high_bias'
+    >>> fit_verdict(0.86, 0.84, 0.02, baseline=0.5, best=0.85).verdict
+    'good_fit'
+    """
+    if not (np.isfinite(validation) and np.isfinite(best)):
+        return Verdict("failed", f"no finite validation {metric}", np.nan)
+    s = 1.0 if greater_is_better else -1.0
+    t, v, b, vb = s * train, s * validation, s * baseline, s * best
+    sd = float(validation_std) if np.isfinite(validation_std) else 0.0
+    lift = vb - b  # what the best candidate learns over the dummy (NaN: no baseline)
+    tol = max(sd, min_effect * lift) if np.isfinite(lift) and lift > 0 else sd
+    ref = f"the best candidate{f' {best_name!r}' if best_name else ''} ({_f(best)})"
+    why_tol = (f"the tolerance {_f(tol)} (the larger of the fold std and {min_effect:.0%} of "
+               f"the best lift over the dummy)")
+    if not np.isfinite(t):
+        return Verdict("unknown", f"validation {metric} {_f(validation)} ± {_f(sd)}; no "
+                                  "training score was recorded, so bias and variance cannot "
+                                  "be separated", tol)
+    gap = t - v                      # variance: how much worse validation is than training
+    bias_excess = vb - t             # bias: training worse than the best validation score
+    shortfall = vb - v               # = bias_excess + gap
+    above_dummy_train = t - b if np.isfinite(b) else np.inf
+    above_dummy_val = v - b if np.isfinite(b) else np.inf
+    dummy_like = above_dummy_train <= tol
+    high_bias = bias_excess > tol or dummy_like
+    high_var = gap > tol
+
+    bias_txt = (f"training {metric} {_f(train)} is within {why_tol} of the dummy baseline "
+                f"({_f(baseline)}): the model learns almost nothing" if dummy_like else
+                f"training {metric} {_f(train)} is worse than the validation score of {ref} by "
+                f"{_f(bias_excess)}, more than {why_tol}")
+    var_txt = (f"validation {metric} {_f(validation)} ± {_f(sd)} is worse than training "
+               f"({_f(train)}) by {_f(gap)}, more than {why_tol}")
+    if high_bias and high_var:
+        return Verdict("high_bias_and_variance", f"{bias_txt}, and {var_txt}", tol)
+    if high_bias:
+        return Verdict("high_bias", bias_txt, tol)
+    if high_var:
+        return Verdict("high_variance", var_txt, tol)
+    if shortfall > tol:  # behind the best though neither part alone exceeds the tolerance
+        part = "training score" if bias_excess >= gap else "train-validation gap"
+        verdict = "high_bias" if bias_excess >= gap else "high_variance"
+        return Verdict(verdict, f"validation {metric} {_f(validation)} is {_f(shortfall)} "
+                                f"behind {ref}, more than {why_tol}; most of it is in the "
+                                f"{part} ({_f(max(bias_excess, gap))})", tol)
+    if above_dummy_val <= tol:
+        return Verdict("high_bias", f"validation {metric} {_f(validation)} is within "
+                                    f"{why_tol} of the dummy baseline ({_f(baseline)}): no "
+                                    "candidate learns much; the features may carry little "
+                                    "signal", tol)
+    where = ("is the best of the report" if shortfall <= 0 else
+             f"is within {_f(tol)} of {ref}")
+    dummy = (f", and it beats the dummy ({_f(baseline)}) by {_f(above_dummy_val)}"
+             if np.isfinite(b) else "")
+    return Verdict("good_fit", f"validation {metric} {_f(validation)} ± {_f(sd)} {where}, "
+                               f"the train-validation gap ({_f(gap)}) is within {_f(tol)}"
+                               f"{dummy}", tol)
+
+
+def _baseline_per_fold(report: CVReport, metric: str, baseline: Any) -> float:
+    if baseline is None:
+        scores = dummy_scores(report.y, report.splits, [metric], report.classes)
+        test = scores[scores["subset"] == "test"]["value"]
+        return float(np.nanmean(test)) if test.notna().any() else np.nan
+    if isinstance(baseline, str):
+        if baseline not in report.results:
+            raise InvalidParameterError(
+                f"diagnose: `baseline` names no candidate of the report: {baseline!r}."
+                f"{did_you_mean(baseline, report.names)} Candidates: "
+                f"{', '.join(report.names)}.")
+        test = report.results[baseline].fold_scores("test")
+        return float(test[metric].mean())
+    if isinstance(baseline, numbers.Real) and not isinstance(baseline, bool) and \
+            math.isfinite(baseline):
+        return float(baseline)
+    raise InvalidParameterError(
+        "diagnose: `baseline` must be None (a dummy model on the report's folds), a finite "
+        f"number (the baseline validation score) or a candidate name; got {baseline!r}.")
+
+
+def _epoch_summary(report: CVReport, name: str) -> dict[str, int]:
+    models = report.results[name].fold_models
+    if not models or find_history(models[0]) is None:
+        return {}
+    try:
+        return majority_findings(epoch_curves(report, name))
+    except (InvalidParameterError, KeyError, ValueError) as exc:  # an unusual history
+        logger.debug("epoch curves of %s not read: %s", name, exc)
+        return {}
+
+
+def diagnose(report: CVReport, *, baseline: float | str | None = None,
+             metric: str | None = None, min_effect: float = 0.1) -> pd.DataFrame:
+    """Bias/variance verdict, evidence and remedies for every candidate of a CV report.
+
+    Nothing is refitted: training and validation scores come from the report's folds, and
+    the baseline is a dummy model computed from ``report.y`` on the same folds (class
+    frequencies of each training fold, or its mean).
+
+    Parameters
+    ----------
+    report : CVReport
+    baseline : float, str or None, default=None
+        None: the dummy model.  A float: the baseline validation score.  A candidate name:
+        that candidate's validation score (e.g. ``"linear"``).
+    metric : str, default=None
+        The metric judged; the report's primary metric when None.
+    min_effect : float, default=0.1
+        Share of the best candidate's lift over the baseline below which a difference is
+        not worth acting on (see the rules).
+
+    Returns
+    -------
+    DataFrame
+        One row per candidate (leaderboard order, unfinished ones last), indexed by name:
+        ``train``, ``train_std``, ``validation``, ``validation_std`` (mean and std over the
+        folds), ``gap`` (how much worse validation is than training, in the metric's unit;
+        positive means overfitting), ``baseline``, ``tolerance``, ``verdict``, ``evidence``
+        (one sentence), ``remedies`` (list of str, most promising first) and
+        ``epoch_findings`` (networks: epoch-curve readings that hold in most folds, e.g.
+        ``"still_improving (5/5 folds)"``; see :func:`read_epoch_curves`).
+        ``attrs["metric"]`` names the metric.
+
+    Notes
+    -----
+    Scores are oriented so that higher is better.  Let ``t`` and ``v`` be the mean training
+    and validation scores, ``s`` the fold std of ``v``, ``b`` the baseline and ``v*`` the best
+    validation score among finished candidates.  In Andrew Ng's terms the best validation
+    score stands in for the achievable (Bayes) score, so
+
+    - *avoidable bias* is ``v* - t``: the candidate fits its own training rows worse than
+      another model predicts unseen rows;
+    - *variance* is the gap ``t - v``;
+    - they add up to the shortfall ``v* - v``.
+
+    Differences count when they exceed the tolerance ``tau = max(s, min_effect * (v* - b))``:
+    smaller than the fold spread is indistinguishable from the choice of folds, and smaller
+    than a tenth (default) of what learning achieves over the dummy is not worth acting on.
+    The rules, in order:
+
+    1. ``failed``: the candidate did not finish (status failed or timeout).
+    2. ``high_bias`` if ``v* - t > tau`` or ``t - b <= tau`` (its training score is barely
+       above the dummy's); ``high_variance`` if ``t - v > tau``; both hold:
+       ``high_bias_and_variance``.
+    3. Neither, but ``v* - v > tau`` (clearly behind the best): the larger part of the
+       shortfall decides (``high_bias`` if ``v* - t >= t - v``, else ``high_variance``).
+    4. Neither, and ``v - b <= tau``: ``high_bias`` (no better than the dummy on validation;
+       the features may carry little signal).
+    5. Otherwise ``good_fit``: within ``tau`` of the best, a gap within ``tau``, and clearly
+       better than the dummy.
+
+    Bias is judged against the best candidate, so a report with a flexible candidate
+    (xgboost, a forest, an MLP) judges the others best; a lone candidate is judged against
+    the dummy only.  Candidates without training scores get ``"unknown"``.  A metric that is
+    a scorer callable has no dummy score (pass ``baseline=``).
+
+    Remedies (see :func:`remedies`) name the candidate's own parameters, e.g.
+    ``"stronger regularization: raise mlp__dropout from 0.0 (e.g. to 0.2)"``.  For networks,
+    epoch-curve findings put the matching remedy first (lower the learning rate when the
+    validation loss oscillates, raise ``max_epochs`` when it was still falling).
+
+    Examples
+    --------
+    >>> import foldstack as fs
+    >>> from sklearn.datasets import make_moons
+    >>> from sklearn.ensemble import RandomForestClassifier
+    >>> from sklearn.tree import DecisionTreeClassifier
+    >>> X, y = make_moons(300, noise=0.25, random_state=0)
+    >>> report = fs.selection.cross_validate_candidates(
+    ...     {"stump": DecisionTreeClassifier(max_depth=1),
+    ...      "forest": RandomForestClassifier(min_samples_leaf=5)}, X, y, cv=5, verbose=0)
+    >>> fs.diagnostics.diagnose(report).loc["stump", "verdict"]
+    'high_bias'
+    """
+    if not isinstance(report, CVReport):
+        raise InvalidParameterError(
+            f"diagnose needs a CVReport (from cross_validate_candidates); got "
+            f"{type(report).__name__}.")
+    metric = report._check_metric(metric)
+    if isinstance(min_effect, bool) or not isinstance(min_effect, numbers.Real) or \
+            not 0 <= min_effect < 1:
+        raise InvalidParameterError(f"diagnose: `min_effect` must be a number in [0, 1); got "
+                                    f"{min_effect!r}.")
+    gib = bool(report.greater_is_better[metric])
+    base = _baseline_per_fold(report, metric, baseline)
+    board = report.leaderboard(metric)
+    ok = board[board["status"] == "ok"]
+    best_name = str(ok.index[0]) if len(ok) else None
+    best = float(ok[f"mean_test_{metric}"].iloc[0]) if len(ok) else np.nan
+    rows = {}
+    for name in board.index:
+        result = report.results[name]
+        test, train = result.fold_scores("test"), result.fold_scores("train")
+        te = test[metric] if metric in test else pd.Series(dtype=float)
+        tr = train[metric] if metric in train else pd.Series(dtype=float)
+        t = float(tr.mean()) if len(tr) else np.nan
+        v = float(te.mean()) if len(te) else np.nan
+        v_sd = float(te.std(ddof=0)) if len(te) else np.nan
+        row = {"train": t, "train_std": float(tr.std(ddof=0)) if len(tr) else np.nan,
+               "validation": v, "validation_std": v_sd,
+               "gap": (t - v) * (1 if gib else -1), "baseline": base}
+        findings: dict[str, int] = {}
+        if result.status != "ok":
+            first = next((ln for ln in (result.error or "").splitlines() if ln.strip()), "")
+            verdict = Verdict("failed", f"the candidate did not finish ({result.status}): "
+                                        f"{first}", np.nan)
+        else:
+            verdict = fit_verdict(t, v, v_sd, baseline=base, best=best,
+                                  greater_is_better=gib, min_effect=min_effect,
+                                  metric=metric, best_name=best_name)
+            findings = _epoch_summary(report, name)
+        n_folds = len(result.fold_models or ())
+        row.update(tolerance=verdict.tolerance, verdict=verdict.verdict,
+                   evidence=verdict.evidence,
+                   remedies=remedies(result.estimator, verdict.verdict,
+                                     findings=findings, error=result.error),
+                   epoch_findings=", ".join(f"{c} ({k}/{n_folds} folds)"
+                                            for c, k in sorted(findings.items())))
+        rows[name] = row
+        logger.debug("diagnose %s: %s", name, verdict.verdict)
+    out = pd.DataFrame.from_dict(rows, orient="index")
+    out.index.name = "candidate"
+    out.attrs["metric"] = metric
+    return out

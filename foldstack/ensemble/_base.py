@@ -1,0 +1,457 @@
+"""What every ensemble shares: members, ``fit`` / ``from_report``, prediction, composition.
+
+An ensemble is a thin shell around a *combiner* (averaging weights or a meta-model).
+Subclasses implement two pure-ish hooks:
+
+- ``_fit_combiner(P, y, Z, names, report) -> state`` fits the combiner on OOF predictions
+  ``P`` (``(n, n_models)`` values or ``(n, n_models, n_classes)`` probabilities), targets
+  ``y`` (class codes or values) and optional passthrough features ``Z``;
+- ``_apply_combiner(state, P, Z)`` returns the ensemble's probabilities or values.
+
+``fit`` cross-validates the members once and hands the report to ``_fit_from_report``, which
+``from_report`` calls directly: both paths fit the combiner the same way, cross-fit it for
+an honest score, and predict with each member's K fold models (or a refit on all rows).
+"""
+
+from __future__ import annotations
+
+import logging
+import numbers
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+from sklearn.base import BaseEstimator, ClassifierMixin, clone, is_classifier, is_regressor
+from sklearn.utils import Bunch, get_tags
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+
+from foldstack.data import check_X_y
+from foldstack.exceptions import (
+    CandidateFailedError,
+    CandidateFailedWarning,
+    ColumnNotFoundError,
+    DataError,
+    InvalidParameterError,
+)
+from foldstack.selection import (
+    DEFAULT_METRICS,
+    CVReport,
+    FoldAverage,
+    cross_validate_candidates,
+    resolve_scoring,
+)
+from foldstack.selection._splits import n_repeats_of
+from foldstack.utils._parallel import limited_threads, threads_per_task
+from foldstack.utils._random import derive_seed, set_random_states
+from foldstack.utils._validation import Interval, did_you_mean
+
+logger = logging.getLogger(__name__)
+
+COMMON_CONSTRAINTS = {
+    "estimators": [list, tuple],
+    "cv": ["cv"],
+    "scoring": [None, str, list, tuple, dict, "callable"],
+    "refit": ["boolean"],
+    "n_jobs": [None, Interval(int)],
+    "random_state": ["random_state"],
+    "verbose": [Interval(int, 0)],
+}
+
+
+class NamedMembersMixin:
+    """``get_params`` / ``set_params`` that expose ``estimators=[(name, est)]`` by name.
+
+    ``get_params(deep=True)`` includes ``name`` and ``name__param`` for every member, and
+    ``set_params(name=est)`` replaces a member, as in scikit-learn's voting and stacking
+    ensembles (written here so as not to depend on scikit-learn's private composition base).
+    """
+
+    def _member_pairs(self) -> list[tuple[str, Any]] | None:
+        try:
+            pairs = [(name, est) for name, est in self.estimators]
+        except (TypeError, ValueError):
+            return None
+        return pairs if all(isinstance(n, str) for n, _ in pairs) else None
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        out = super().get_params(deep=deep)
+        pairs = self._member_pairs() if deep else None
+        for name, est in pairs or ():
+            out[name] = est
+            if hasattr(est, "get_params") and not isinstance(est, type):
+                out.update({f"{name}__{k}": v for k, v in est.get_params(deep=True).items()})
+        return out
+
+    def set_params(self, **params: Any) -> Any:
+        if "estimators" in params:
+            self.estimators = params.pop("estimators")
+        pairs = self._member_pairs()
+        if pairs:
+            names = [n for n, _ in pairs]
+            for key in [k for k in params if "__" not in k and k in names]:
+                new = params.pop(key)
+                self.estimators = [(n, new if n == key else e) for n, e in pairs]
+                pairs = self._member_pairs()
+        return super().set_params(**params)
+
+
+class BaseEnsemble(NamedMembersMixin, BaseEstimator):
+    """Base class of the averaging and stacking ensembles (not public)."""
+
+    _constraints: dict = COMMON_CONSTRAINTS
+
+    # -- hooks ------------------------------------------------------------------------------
+    def _fit_combiner(self, P, y, Z, names, report):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _apply_combiner(self, state, P, Z):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _state(self) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _set_state(self, state: Any) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _check_combiner_params(self, n_members: int) -> None:
+        """Validate parameters that depend on the number of members (before any CV)."""
+
+    _passthrough_needed = False
+
+    @property
+    def default_name(self) -> str:
+        """The name the ensemble gets in a report (see :func:`add_to_report`)."""
+        return type(self).__name__
+
+    # -- fitting ----------------------------------------------------------------------------
+    def fit(self, X: Any, y: Any) -> Any:
+        """Cross-validate the members once, then fit the combiner on their OOF predictions.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+            Passed to the members as given (a DataFrame stays a DataFrame).
+        y : array-like of shape (n_samples,)
+
+        Returns
+        -------
+        self
+        """
+        self._check_members()
+        X, y, task = check_fit_data(self, X, y)
+        validate_data(self, X, skip_check_array=True)
+        report = cross_validate_candidates(
+            list(self.estimators), X, y, cv=self.cv, scoring=self.scoring, task=task,
+            n_jobs=self.n_jobs, random_state=self.random_state, verbose=self.verbose)
+        return self._fit_from_report(report, X)
+
+    @classmethod
+    def from_report(cls, report: CVReport, names: Any = None, *, X: Any = None,
+                    **params: Any) -> Any:
+        """A fitted ensemble of the report's candidates: no base model is fitted again.
+
+        The combiner is fitted on the report's out-of-fold (OOF) predictions, and each
+        member predicts with the average of its K fold models.  ``clone`` of the result is
+        an unfitted ensemble of the same candidates that runs its own CV on ``fit``.
+
+        Parameters
+        ----------
+        report : CVReport
+            From :func:`~foldstack.selection.cross_validate_candidates`.
+        names : list of str, default=None
+            Candidates to combine, in this order; None takes every finished candidate.
+            Candidates that did not finish are left out with a ``CandidateFailedWarning``.
+        X : DataFrame or array-like, default=None
+            The rows the report was built on; needed only for ``refit=True`` and
+            ``passthrough=True``.
+        **params
+            Constructor parameters (``weights``, ``final_estimator``, ``refit``, ...).
+            ``cv`` defaults to the report's number of folds.
+
+        Returns
+        -------
+        ensemble : fitted estimator
+        """
+        owner = f"{cls.__name__}.from_report"
+        if not isinstance(report, CVReport):
+            raise InvalidParameterError(f"{owner}: `report` must be a CVReport from "
+                                        f"cross_validate_candidates; got "
+                                        f"{type(report).__name__}.")
+        check_report_task(cls, report, owner)
+        names = resolve_names(report, names, owner)
+        valid = cls._get_param_names()
+        unknown = [k for k in params if k not in valid or k == "estimators"]
+        if unknown:
+            raise InvalidParameterError(
+                f"{owner}: unknown parameter {unknown[0]!r}.{did_you_mean(unknown[0], valid)} "
+                f"Parameters: {', '.join(p for p in valid if p != 'estimators')}.")
+        params.setdefault("cv", report_n_folds(report))
+        params.setdefault("scoring", report_scoring(report))
+        est = cls([(n, report.candidates[n]) for n in names], **params)
+        est._check_members()
+        if X is not None:
+            if len(X) != len(report.y):
+                raise DataError(f"{owner}: X has {len(X)} rows but the report was built on "
+                                f"{len(report.y)}; pass the rows the report was built on.")
+            validate_data(est, X, skip_check_array=True)
+        else:
+            est._features_from_members(report, names)
+        return est._fit_from_report(report, X)
+
+    def _check_members(self) -> None:
+        from foldstack.utils._validation import check_params
+
+        check_params(self)
+        check_members(self)
+        self._check_combiner_params(len(self.estimators))
+
+    def _features_from_members(self, report: CVReport, names: list[str]) -> None:
+        for n in names:
+            models = report.results[n].fold_models or ()
+            for attr in ("n_features_in_", "feature_names_in_"):
+                if models and hasattr(models[0], attr) and not hasattr(self, attr):
+                    setattr(self, attr, getattr(models[0], attr))
+
+    def _fit_from_report(self, report: CVReport, X: Any = None) -> Any:
+        from foldstack.ensemble._crossfit import cross_fit, mean_fold_score
+
+        names = usable_names(self, report)
+        report = report.subset(names)
+        if self._passthrough_needed and X is None:
+            raise InvalidParameterError(
+                f"{type(self).__name__}: passthrough=True feeds the original features to the "
+                "meta-model; pass them: from_report(report, X=X) with the report's rows.")
+        if self.refit and X is None:
+            raise InvalidParameterError(
+                f"{type(self).__name__}: refit=True refits every member on all rows; pass "
+                "them: from_report(report, X=X) with the report's rows.")
+        P, y_fit = oof_tensor(report), fit_target(report)
+        state = self._fit_combiner(P, y_fit, X, names, report)
+        self._set_state(state)
+        if report.classes is not None:
+            self.classes_ = report.classes
+        self.cv_report_ = report
+        self.oof_ = self._apply_combiner(state, P, X)
+        self.oof_score_ = mean_fold_score(report, self.oof_)
+        self.cv_scores_, self.cv_oof_ = cross_fit(self, report, P, y_fit, X, names)
+        test = self.cv_scores_[(self.cv_scores_["subset"] == "test")
+                               & (self.cv_scores_["metric"] == report.primary)]
+        self.cv_score_ = float(test["value"].mean()) if len(test) else np.nan
+        self.estimators_ = self._members(report, names, X, y_fit)
+        self.named_estimators_ = Bunch(**dict(zip(names, self.estimators_)))
+        return self
+
+    def _members(self, report: CVReport, names: list[str], X: Any, y_fit: np.ndarray
+                 ) -> list[FoldAverage]:
+        if not self.refit:
+            return [report.fold_average(n) for n in names]
+        n_threads = threads_per_task(self.n_jobs)
+        models = Parallel(n_jobs=self.n_jobs)(
+            delayed(_refit)(report.candidates[n], X, y_fit,
+                            derive_seed(self.random_state, n, "refit"), n_threads)
+            for n in names)
+        return [FoldAverage((m,), report.classes) for m in models]
+
+    # -- prediction -------------------------------------------------------------------------
+    def _member_predictions(self, X: Any) -> np.ndarray:
+        check_is_fitted(self)
+        check_columns(self, X)
+        if is_classifier(self):
+            return np.stack([m.predict_proba(X) for m in self.estimators_], axis=1)
+        return np.stack([np.asarray(m.predict(X), dtype=float) for m in self.estimators_],
+                        axis=1)
+
+    def _combined(self, X: Any) -> np.ndarray:
+        P = self._member_predictions(X)
+        return self._apply_combiner(self._state(), P, X)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        pairs = self._member_pairs() or []
+        try:
+            tags.input_tags.allow_nan = bool(pairs) and all(
+                get_tags(est).input_tags.allow_nan for _, est in pairs)
+        except Exception:  # a member without tags: keep the default
+            pass
+        return tags
+
+
+# -- helpers shared with AutoEnsemble ---------------------------------------------------------
+
+def check_fit_data(est: Any, X: Any, y: Any) -> tuple[Any, np.ndarray, str]:
+    """Validated ``X, y`` and the task implied by the estimator type (classifier or not)."""
+    name = type(est).__name__
+    if y is None:
+        raise InvalidParameterError(f"{name} requires y to be passed, but the target y is "
+                                    "None.")
+    y = column_or_1d(y, warn=True)
+    X, y, _ = check_X_y(X, y)
+    if len(y) < 2:
+        raise DataError(f"{name} cross-validates its members and needs at least 2 rows; got "
+                        f"n_samples = {len(y)}.")
+    if is_classifier(est):
+        check_classification_targets(y)
+        n_classes = len(pd.unique(pd.Series(y, dtype=object)))
+        return X, y, "binary" if n_classes <= 2 else "multiclass"
+    return X, y, "regression"
+
+
+def check_members(est: Any) -> None:
+    """The members are a non-empty list of uniquely named estimators of the right kind."""
+    owner = type(est).__name__
+    try:
+        pairs = [(name, member) for name, member in est.estimators]
+    except (TypeError, ValueError):
+        raise InvalidParameterError(
+            f"{owner}: `estimators` must be a list of (name, estimator) pairs; got "
+            f"{est.estimators!r:.100}.") from None
+    if not pairs:
+        raise InvalidParameterError(f"{owner}: `estimators` is empty; give at least one "
+                                    "(name, estimator) pair.")
+    names = [n for n, _ in pairs]
+    dup = sorted({n for n in names if names.count(n) > 1}, key=str)
+    if dup:
+        raise InvalidParameterError(f"{owner}: estimator names must be unique; repeated: "
+                                    f"{dup}. Rename them, e.g. 'xgboost_2'.")
+    params = set(type(est)._get_param_names())
+    for name, member in pairs:
+        if not isinstance(name, str) or not name or "__" in name or name in params:
+            raise InvalidParameterError(
+                f"{owner}: estimator names must be non-empty strings without '__' that are "
+                f"not parameter names ({', '.join(sorted(params))}); got {name!r}.")
+        if not (hasattr(member, "fit") and hasattr(member, "get_params")):
+            raise InvalidParameterError(f"{owner}: estimator {name!r} is not a scikit-learn "
+                                        f"estimator; got {type(member).__name__}.")
+    classifiers = [n for n, m in pairs if is_classifier(m)]
+    regressors = [n for n, m in pairs if is_regressor(m)]
+    if classifiers and regressors:
+        raise InvalidParameterError(
+            f"{owner}: the estimators mix classifiers ({', '.join(map(repr, classifiers))}) "
+            f"and regressors ({', '.join(map(repr, regressors))}); an ensemble combines "
+            "one kind. Remove the ones that do not fit the task.")
+    wrong, kind, other = ((regressors, "classifiers", "Regressor") if is_classifier(est)
+                          else (classifiers, "regressors", "Classifier"))
+    if wrong:
+        raise InvalidParameterError(
+            f"{owner} combines {kind}, but {', '.join(map(repr, wrong))} "
+            f"{'is' if len(wrong) == 1 else 'are'} not; use "
+            f"{owner.replace('Classifier', '').replace('Regressor', '')}{other} for those.")
+
+
+def check_report_task(cls: type, report: CVReport, owner: str) -> None:
+    classification = report.task != "regression"
+    if classification != issubclass(cls, ClassifierMixin):
+        other = "Regressor" if classification else "Classifier"
+        twin = cls.__name__.replace("Classifier", "").replace("Regressor", "") + other
+        raise InvalidParameterError(f"{owner}: the report is for {report.task}; use "
+                                    f"{twin}.from_report instead.")
+
+
+def resolve_names(report: CVReport, names: Any, owner: str) -> list[str]:
+    if names is None:
+        return list(report.names)
+    names = [names] if isinstance(names, str) else list(names)
+    if not names:
+        raise InvalidParameterError(f"{owner}: `names` is empty; give at least one candidate "
+                                    "or None for all.")
+    for n in names:
+        if n not in report.results:
+            raise InvalidParameterError(
+                f"{owner}: no candidate named {n!r} in the report.{did_you_mean(n, report.names)}"
+                f" Candidates: {', '.join(report.names)}.")
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise InvalidParameterError(f"{owner}: `names` repeats {dup}.")
+    return names
+
+
+def usable_names(est: Any, report: CVReport) -> list[str]:
+    """The members that finished CV in ``report``; warn about the others, fail if none."""
+    owner = type(est).__name__
+    names = [n for n, _ in est.estimators]
+    missing = [n for n in names if n not in report.results]
+    if missing:
+        raise InvalidParameterError(f"{owner}: the report has no candidate {missing[0]!r}; "
+                                    f"candidates: {', '.join(report.names)}.")
+    bad = [n for n in names if report.results[n].status != "ok"
+           or report.results[n].oof is None or report.results[n].fold_models is None]
+    ok = [n for n in names if n not in bad]
+    if bad and ok:
+        first = {n: (report.results[n].error or report.results[n].status).splitlines()[0]
+                 for n in bad}
+        warnings.warn(f"{owner}: {len(bad)} of {len(names)} estimators did not finish "
+                      f"cross-validation and are left out of the ensemble: "
+                      f"{'; '.join(f'{n!r} ({e})' for n, e in first.items())}. See "
+                      "report.failures for tracebacks.", CandidateFailedWarning, stacklevel=4)
+    if not ok:
+        detail = "; ".join(f"{n!r}: {(report.results[n].error or report.results[n].status)}"
+                           .splitlines()[0] for n in bad)
+        raise CandidateFailedError(f"{owner}: every estimator failed in cross-validation, so "
+                                   f"there is nothing to combine. {detail}. See "
+                                   "report.failures for tracebacks.")
+    return ok
+
+
+def oof_tensor(report: CVReport) -> np.ndarray:
+    """(n, n_models) OOF values or (n, n_models, n_classes) OOF probabilities."""
+    return np.stack([report.results[n].oof for n in report.names], axis=1)
+
+
+def fit_target(report: CVReport) -> np.ndarray:
+    """Class codes 0..K-1 (classification) or float values (regression)."""
+    if report.classes is None:
+        return np.asarray(report.y, dtype=float)
+    return np.searchsorted(report.classes, report.y).astype(np.int64)
+
+
+def report_n_folds(report: CVReport) -> int:
+    repeats = int(n_repeats_of(report.splits, len(report.y)).max())
+    return max(2, len(report.splits) // max(1, repeats))
+
+
+def report_scoring(report: CVReport) -> list[str] | None:
+    if tuple(report.metrics) == DEFAULT_METRICS[report.task]:
+        return None
+    try:
+        resolve_scoring(list(report.metrics), report.task)
+    except InvalidParameterError:
+        return None  # a custom scorer: only its name is in the report
+    return list(report.metrics)
+
+
+def check_columns(est: Any, X: Any) -> None:
+    """``validate_data(reset=False)`` with a clear error for missing columns."""
+    if not (hasattr(est, "n_features_in_") or hasattr(est, "feature_names_in_")):
+        return
+    try:
+        validate_data(est, X, reset=False, skip_check_array=True)
+    except ValueError as exc:
+        expected = getattr(est, "feature_names_in_", None)
+        if expected is not None and hasattr(X, "columns"):
+            have = {str(c) for c in X.columns}
+            missing = [str(c) for c in expected if str(c) not in have]
+            if missing:
+                raise ColumnNotFoundError(
+                    f"{type(est).__name__}: X lacks column(s) {missing} that the model was "
+                    f"fitted with; pass a table with the same columns as in fit. ({exc})"
+                ) from exc
+        raise
+
+
+def _refit(estimator: Any, X: Any, y: np.ndarray, seed: int, n_threads: int | None) -> Any:
+    est = set_random_states(clone(estimator), seed)
+    with limited_threads(n_threads, est):
+        return est.fit(X, y)
+
+
+def is_number_list(value: Any) -> bool:
+    if isinstance(value, (str, bytes, dict)):
+        return False
+    try:
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        return False
+    return arr.ndim == 1 and all(isinstance(v, numbers.Real) for v in arr.tolist())

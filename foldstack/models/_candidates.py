@@ -1,0 +1,141 @@
+"""The default candidates, and the registry that resolves their names (CLI ``--models``).
+
+Every candidate accepts the raw table: numeric columns with NaN, object / string / category
+columns with NaN, bool columns.  All preprocessing sits inside the estimator, so it is learned
+from the training rows of each fold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from sklearn.base import BaseEstimator
+from sklearn.compose import ColumnTransformer, make_column_selector
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
+
+from foldstack.data import TASKS
+from foldstack.exceptions import InvalidParameterError
+from foldstack.models._mlp import TabularMLPClassifier, TabularMLPRegressor
+from foldstack.models._preprocess import CategoryDtypeEncoder
+from foldstack.utils._validation import check_option, did_you_mean
+
+
+def _columns(numeric: object, categorical: object) -> ColumnTransformer:
+    """Route the float columns and the ``category`` columns of CategoryDtypeEncoder's output."""
+    return ColumnTransformer(
+        [("num", numeric, make_column_selector(dtype_exclude="category")),
+         ("cat", categorical, make_column_selector(dtype_include="category"))],
+        verbose_feature_names_out=False)
+
+
+def make_linear(task: str, random_state: int | None = 0) -> Pipeline:
+    """Logistic regression / ridge on imputed, scaled numbers and one-hot categories."""
+    from sklearn.linear_model import LogisticRegression, Ridge
+
+    model = (Ridge(alpha=1.0) if task == "regression"
+             else LogisticRegression(C=1.0, max_iter=2000))
+    columns = _columns(
+        make_pipeline(SimpleImputer(strategy="median", add_indicator=True), StandardScaler()),
+        OneHotEncoder(handle_unknown="infrequent_if_exist", min_frequency=3))
+    return Pipeline([("encode", CategoryDtypeEncoder()), ("columns", columns), ("model", model)])
+
+
+def make_xgboost(task: str, random_state: int | None = 0) -> Pipeline:
+    """xgboost with native categorical splits on the learned pandas ``category`` columns."""
+    from xgboost import XGBRegressor
+
+    from foldstack.models._xgb import LabelEncodedXGBClassifier
+
+    params = dict(n_estimators=300, learning_rate=0.05, max_depth=6, min_child_weight=1.0,
+                  subsample=0.8, colsample_bytree=0.8, tree_method="hist",
+                  enable_categorical=True, max_cat_to_onehot=8, random_state=random_state)
+    model = (XGBRegressor(**params) if task == "regression"
+             else LabelEncodedXGBClassifier(**params))
+    return Pipeline([("encode", CategoryDtypeEncoder()), ("model", model)])
+
+
+def make_random_forest(task: str, random_state: int | None = 0) -> Pipeline:
+    """A random forest on median-imputed numbers and ordinal-encoded categories."""
+    from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+
+    model = (RandomForestRegressor(n_estimators=300, max_features=0.5, random_state=random_state)
+             if task == "regression" else
+             RandomForestClassifier(n_estimators=300, max_features="sqrt",
+                                    random_state=random_state))
+    columns = _columns(
+        SimpleImputer(strategy="median", add_indicator=True),
+        OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1,
+                       encoded_missing_value=-1))
+    return Pipeline([("encode", CategoryDtypeEncoder()), ("columns", columns), ("model", model)])
+
+
+def make_mlp(task: str, random_state: int | None = 0
+             ) -> TabularMLPClassifier | TabularMLPRegressor:
+    """foldstack's tabular MLP with its default settings."""
+    if task == "regression":
+        return TabularMLPRegressor(random_state=random_state)
+    return TabularMLPClassifier(random_state=random_state)
+
+
+#: Registry: candidate name -> factory ``(task, random_state) -> unfitted estimator``.
+CANDIDATES: dict[str, Callable[[str, int | None], BaseEstimator]] = {
+    "linear": make_linear,
+    "xgboost": make_xgboost,
+    "random_forest": make_random_forest,
+    "mlp": make_mlp,
+}
+CANDIDATE_NAMES: tuple[str, ...] = tuple(CANDIDATES)
+
+
+def check_candidate_name(name: str) -> str:
+    """Return ``name`` if it is a registered candidate, else raise InvalidParameterError."""
+    if name not in CANDIDATES:
+        raise InvalidParameterError(
+            f"Unknown candidate {name!r}.{did_you_mean(name, CANDIDATE_NAMES)} The valid names "
+            f"are: {', '.join(CANDIDATE_NAMES)}.")
+    return name
+
+
+def default_candidates(task: str, random_state: int | None = 0, *,
+                       names: Iterable[str] | None = None) -> dict[str, BaseEstimator]:
+    """Return the default candidates for ``task``: name -> unfitted estimator.
+
+    Each accepts the raw table (numeric, object / string / category and bool columns, with
+    missing values) and learns its preprocessing in ``fit``:
+
+    - ``"linear"``: logistic regression (ridge for regression) on median-imputed, scaled
+      numbers with missing indicators and one-hot categories;
+    - ``"xgboost"``: xgboost (``tree_method="hist"``) with native categorical splits on
+      pandas ``category`` columns learned in ``fit`` (unknown levels become missing);
+    - ``"random_forest"``: a random forest on imputed numbers and ordinal-coded categories;
+    - ``"mlp"``: :class:`TabularMLPClassifier` / :class:`TabularMLPRegressor`.
+
+    Parameters
+    ----------
+    task : {"binary", "multiclass", "regression"}
+    random_state : int or None, default=0
+        Seed of every candidate.
+    names : iterable of str, default=None
+        Build only these candidates (in this order), e.g. ``["linear", "xgboost"]``.  An
+        unknown name raises :class:`~foldstack.exceptions.InvalidParameterError` listing the
+        valid ones.
+
+    Returns
+    -------
+    dict of str to estimator
+
+    Examples
+    --------
+    >>> from foldstack.models import default_candidates
+    >>> sorted(default_candidates("binary"))
+    ['linear', 'mlp', 'random_forest', 'xgboost']
+    >>> list(default_candidates("regression", names=["xgboost"]))
+    ['xgboost']
+    """
+    check_option("default_candidates", "task", task, TASKS)
+    if isinstance(names, str):
+        names = [n.strip() for n in names.split(",") if n.strip()]
+    chosen = CANDIDATE_NAMES if names is None else [check_candidate_name(n) for n in names]
+    return {name: CANDIDATES[name](task, random_state) for name in chosen}

@@ -1,0 +1,232 @@
+"""Search spaces as plain data, turned into Optuna distributions.
+
+A space maps an estimator's parameter names (nested ``step__param`` names for Pipelines) to::
+
+    ("int", low, high)              ("int", low, high, "log")
+    ("float", low, high)            ("float", low, high, "log")
+    ("categorical", [choice, ...])
+
+or to an ``optuna.distributions`` object.  Lists work in place of tuples, so a space can come
+from a JSON or YAML file.  Categorical choices that Optuna cannot store (tuples such as
+``hidden_units=(128, 64)``, estimators, ...) are stored under a label and decoded back, so
+they also work with an RDB storage shared by several processes.
+
+A callable ``space(trial) -> dict of params`` is accepted too, for conditional spaces.
+"""
+
+from __future__ import annotations
+
+import json
+import numbers
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from foldstack.exceptions import InvalidParameterError
+from foldstack.utils._validation import did_you_mean, plain
+
+KINDS = ("int", "float", "categorical")
+_PRIMITIVE = (type(None), bool, int, float, str)
+
+
+@dataclass(frozen=True)
+class SearchSpace:
+    """A parsed space: Optuna distributions plus the decoding of labelled choices.
+
+    ``distributions`` is empty when the space is a callable ``space(trial)``.
+    """
+
+    distributions: Mapping[str, Any] = field(default_factory=dict)
+    decoders: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    func: Callable | None = None
+
+    def suggest(self, trial: Any, valid: frozenset[str]) -> dict[str, Any]:
+        """Draw one configuration from ``trial`` (estimator parameter -> value)."""
+        if self.func is not None:
+            params = self.func(trial)
+            if not isinstance(params, Mapping):
+                raise InvalidParameterError(
+                    f"tune: the space callable must return a dict of parameters; got "
+                    f"{type(params).__name__}.")
+            check_names(params, valid, "the space callable returned")
+            return dict(params)
+        raw = {name: _suggest_one(trial, name, dist)
+               for name, dist in self.distributions.items()}
+        return self.decode(raw)
+
+    def decode(self, raw: Mapping[str, Any]) -> dict[str, Any]:
+        """Estimator parameters from the values Optuna stored (``trial.params``)."""
+        if self.func is not None:
+            import optuna
+
+            try:
+                return dict(self.func(optuna.trial.FixedTrial(dict(raw))))
+            except (ValueError, KeyError):  # a trial that stopped before drawing all values
+                return dict(raw)
+        return {n: self.decoders[n][v] if n in self.decoders else v for n, v in raw.items()}
+
+    def grid(self) -> dict[str, list]:
+        """Every value of every parameter, for ``sampler="grid"`` (finite spaces only)."""
+        import optuna.distributions as D
+
+        if self.func is not None:
+            raise InvalidParameterError("tune: sampler='grid' needs a dict space, not a "
+                                        "callable; use sampler='tpe' or 'random'.")
+        out = {}
+        for name, d in self.distributions.items():
+            if isinstance(d, D.CategoricalDistribution):
+                out[name] = list(d.choices)
+            elif isinstance(d, D.IntDistribution):
+                out[name] = list(range(d.low, d.high + 1, d.step))
+            elif isinstance(d, D.FloatDistribution) and d.step is not None:
+                n = int(round((d.high - d.low) / d.step))
+                out[name] = [float(d.low + i * d.step) for i in range(n + 1)]
+            else:
+                raise InvalidParameterError(
+                    f"tune: sampler='grid' needs a finite space, but {name!r} is a continuous "
+                    f"float range [{d.low}, {d.high}]. Use ('categorical', [...]) values for "
+                    "it or sampler='tpe' / 'random'.")
+        return out
+
+    def describe(self) -> str:
+        """A stable text of the space (stored with a study to detect a changed space)."""
+        from optuna.distributions import distribution_to_json
+
+        if self.func is not None:
+            return f"callable {getattr(self.func, '__qualname__', repr(self.func))}"
+        return json.dumps({n: distribution_to_json(d)
+                           for n, d in sorted(self.distributions.items())}, sort_keys=True)
+
+
+def _suggest_one(trial: Any, name: str, dist: Any) -> Any:
+    import optuna.distributions as D
+
+    if isinstance(dist, D.IntDistribution):
+        return trial.suggest_int(name, dist.low, dist.high, step=dist.step, log=dist.log)
+    if isinstance(dist, D.FloatDistribution):
+        return trial.suggest_float(name, dist.low, dist.high, step=dist.step, log=dist.log)
+    return trial.suggest_categorical(name, dist.choices)
+
+
+def parse_space(space: Any, estimator: Any) -> SearchSpace:
+    """Check ``space`` against ``estimator``'s parameters and build its distributions.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> s = parse_space({"C": ("float", 1e-3, 1e2, "log")}, LogisticRegression())
+    >>> s.distributions["C"].log
+    True
+    """
+    import optuna.distributions as D
+
+    if callable(space) and not isinstance(space, Mapping):
+        return SearchSpace(func=space)
+    if not isinstance(space, Mapping):
+        raise InvalidParameterError(
+            "tune: `space` must be a dict parameter name -> spec, e.g. {'max_depth': ('int', "
+            f"2, 10)}}, or a callable trial -> params; got {type(space).__name__}.")
+    if not space:
+        raise InvalidParameterError(
+            "tune: `space` is empty; give at least one parameter, e.g. {'max_depth': ('int', "
+            "2, 10), 'learning_rate': ('float', 1e-3, 0.3, 'log')}.")
+    check_names(space, valid_names(estimator), "`space` names")
+    dists, decoders = {}, {}
+    for name, spec in space.items():
+        if isinstance(spec, D.BaseDistribution):
+            if not isinstance(spec, (D.IntDistribution, D.FloatDistribution,
+                                     D.CategoricalDistribution)):
+                raise InvalidParameterError(
+                    f"tune: {name!r}: {type(spec).__name__} is not supported; use "
+                    "IntDistribution, FloatDistribution or CategoricalDistribution.")
+            dists[name] = spec
+            continue
+        dists[name], decoder = _parse_one(name, spec)
+        if decoder:
+            decoders[name] = decoder
+    return SearchSpace(distributions=dists, decoders=decoders)
+
+
+def valid_names(estimator: Any) -> frozenset[str]:
+    return frozenset(estimator.get_params(deep=True))
+
+
+def check_names(names: Any, valid: frozenset[str], what: str) -> None:
+    """Raise for a parameter the estimator does not have, listing the close matches."""
+    import difflib
+
+    for name in names:
+        if not isinstance(name, str):
+            raise InvalidParameterError(f"tune: {what} must be strings (parameter names); "
+                                        f"got {name!r}.")
+        if name not in valid:
+            close = difflib.get_close_matches(name, sorted(valid), n=3, cutoff=0.6)
+            hint = did_you_mean(name, valid)
+            if len(close) > 1:
+                hint += f" Close matches: {', '.join(repr(c) for c in close)}."
+            shown = sorted(valid)
+            listing = ", ".join(shown[:30]) + (" ..." if len(shown) > 30 else "")
+            raise InvalidParameterError(
+                f"tune: {what} {name!r}, which the estimator does not have.{hint} Nested "
+                f"parameters of a Pipeline are written 'step__param'. Parameters: {listing}.")
+
+
+def _parse_one(name: str, spec: Any) -> tuple[Any, dict | None]:
+    import optuna.distributions as D
+
+    example = ("('int', 2, 10), ('float', 1e-3, 0.3, 'log') or ('categorical', ['relu', "
+               "'gelu'])")
+    if not isinstance(spec, (tuple, list)) or not spec or not isinstance(spec[0], str):
+        raise InvalidParameterError(
+            f"tune: space[{name!r}] must be a tuple like {example}, or an optuna "
+            f"distribution; got {spec!r}.")
+    kind = spec[0]
+    if kind not in KINDS:
+        raise InvalidParameterError(
+            f"tune: space[{name!r}] has kind {kind!r}; use one of {', '.join(KINDS)}."
+            f"{did_you_mean(kind, KINDS)}")
+    if kind == "categorical":
+        if len(spec) != 2 or not isinstance(spec[1], (list, tuple)) or not spec[1]:
+            raise InvalidParameterError(
+                f"tune: space[{name!r}] must be ('categorical', [choice, ...]) with at least "
+                f"one choice; got {spec!r}.")
+        return _categorical(name, [plain(c) for c in spec[1]])
+    if len(spec) not in (3, 4) or (len(spec) == 4 and spec[3] != "log"):
+        raise InvalidParameterError(
+            f"tune: space[{name!r}] must be ({kind!r}, low, high) or ({kind!r}, low, high, "
+            f"'log'); got {spec!r}.")
+    low, high = plain(spec[1]), plain(spec[2])
+    number = numbers.Integral if kind == "int" else numbers.Real
+    for bound in (low, high):
+        if isinstance(bound, bool) or not isinstance(bound, number) or not np.isfinite(bound):
+            what = "integers" if kind == "int" else "finite numbers"
+            raise InvalidParameterError(
+                f"tune: space[{name!r}] bounds must be {what}; got low={low!r}, high={high!r}.")
+    if low > high:
+        raise InvalidParameterError(
+            f"tune: space[{name!r}] has low > high ({low!r} > {high!r}); swap them.")
+    log = len(spec) == 4
+    if log and low <= 0:
+        raise InvalidParameterError(
+            f"tune: space[{name!r}] is on a log scale, so low must be > 0; got low={low!r}. "
+            "Use a positive lower bound (e.g. 1e-5) or drop 'log'.")
+    if kind == "int":
+        return D.IntDistribution(int(low), int(high), log=log), None
+    return D.FloatDistribution(float(low), float(high), log=log), None
+
+
+def _categorical(name: str, choices: list) -> tuple[Any, dict | None]:
+    import optuna.distributions as D
+
+    if all(isinstance(c, _PRIMITIVE) for c in choices):
+        if len(set(map(repr, choices))) != len(choices):
+            raise InvalidParameterError(f"tune: space[{name!r}] repeats a choice: {choices!r}.")
+        return D.CategoricalDistribution(choices), None
+    labels = [repr(c) for c in choices]
+    if len(set(labels)) != len(labels):
+        raise InvalidParameterError(
+            f"tune: space[{name!r}] has choices that print the same ({labels}); make them "
+            "distinct.")
+    return D.CategoricalDistribution(labels), dict(zip(labels, choices))

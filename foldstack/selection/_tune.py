@@ -1,0 +1,773 @@
+"""tune: search an estimator's hyperparameters with Optuna, on the shared folds.
+
+The strategy (which configuration next: TPE, random, grid) is Optuna's; the evaluation is
+foldstack's: one private ``_Problem.evaluate(params, trial)`` fits the folds in order with
+the same per-fold task as :func:`cross_validate_candidates`, reports the running mean to the
+pruner after each fold, and returns the fold records.  The best configuration's records
+become a :class:`CandidateResult`, so a tuned model joins a :class:`CVReport` (leaderboard,
+ensembles) without being refitted.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import dataclasses
+import logging
+import numbers
+import os
+import socket
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+from sklearn.base import clone
+
+from foldstack.exceptions import CandidateFailedError, InvalidParameterError
+from foldstack.selection._cache import TaskCache, fingerprint
+from foldstack.selection._cv import (
+    _base_fingerprint,
+    _candidate_result,
+    _check_candidates,
+    _prepare_data,
+    _run_task,
+    _take,
+)
+from foldstack.selection._progress import task_progress
+from foldstack.selection._report import CandidateResult, CVReport
+from foldstack.selection._scoring import Metric, resolve_scoring
+from foldstack.selection._space import SearchSpace, parse_space, valid_names
+from foldstack.selection._splits import make_splits
+from foldstack.utils._parallel import effective_n_jobs, threads_per_task
+from foldstack.utils._random import derive_seed
+from foldstack.utils._validation import check_option
+
+logger = logging.getLogger(__name__)
+
+NAME = "tuned"  # the candidate name of ``cv_result`` (rename it with ``report.add(name=)``)
+SAMPLERS = ("tpe", "random", "grid")
+PRUNERS = ("median", "hyperband", "none")
+_STORAGE_FILE = "tune.sqlite3"
+_SQLITE_TIMEOUT = 30  # seconds a process waits for another's write lock on a shared file
+# errors of two processes creating one storage's tables at the same time: retried
+_CREATION_RACES = ("already exists", "UNIQUE constraint failed", "database is locked")
+
+
+@dataclass(frozen=True, eq=False)
+class TuneResult:
+    """What :func:`tune` found: the best configuration and its complete CV record.
+
+    Attributes
+    ----------
+    best_params_ : dict
+        The best configuration (estimator parameter -> value).
+    best_score_ : float
+        Its mean validation score (primary metric) on the shared folds.  Optimistic: it is
+        the best of many configurations scored on the same folds; see ``outer_score_``.
+    best_estimator_ : estimator
+        A clone of the estimator with ``best_params_`` set, not fitted.
+    trials_ : DataFrame
+        One row per trial: ``number``, ``state`` ("complete", "pruned", "failed",
+        "running"), ``mean_test_<m>``, ``std_test_<m>``, ``rank_test_<m>``,
+        ``mean_train_<m>``, ``n_folds`` (folds fitted), ``split<i>_test_<m>``,
+        ``param_<name>``, ``duration`` (seconds), ``worker`` (host:pid) and ``error``.
+    cv_result : CandidateResult
+        The best configuration's record (fold scores, OOF predictions, fold models), in the
+        form of a :class:`CVReport` entry: ``report.add(result.cv_result, name="xgb_tuned")``.
+    report : CVReport
+        A report holding ``cv_result`` alone (named ``"tuned"``).
+    study : optuna.study.Study
+        The study (its storage keeps every trial).
+    metric : str
+        The primary metric that was optimised.
+    greater_is_better : bool
+    outer_scores_ : DataFrame or None
+        With ``nested=True``: per outer fold, the configuration chosen by the search on that
+        fold's training rows (``param_<name>``), its inner CV score (``inner_test_<m>``)
+        and its score on the outer validation rows (``test_<m>``).
+    outer_score_ : float or None
+        With ``nested=True``: the mean outer score, an honest estimate of the tuned model.
+    nested_result : CandidateResult or None
+        With ``nested=True``: the outer folds' record (OOF predictions of models whose
+        hyperparameters never saw those rows).
+    """
+
+    best_params_: dict
+    best_score_: float
+    best_estimator_: Any
+    trials_: pd.DataFrame = dataclasses.field(repr=False)
+    cv_result: CandidateResult = dataclasses.field(repr=False)
+    report: CVReport = dataclasses.field(repr=False)
+    study: Any = dataclasses.field(repr=False)
+    metric: str = ""
+    greater_is_better: bool = True
+    outer_scores_: pd.DataFrame | None = dataclasses.field(default=None, repr=False)
+    outer_score_: float | None = None
+    nested_result: CandidateResult | None = dataclasses.field(default=None, repr=False)
+
+    @property
+    def n_folds_fitted(self) -> int:
+        """Folds fitted by all trials together (pruning makes it smaller)."""
+        return int(self.trials_["n_folds"].sum())
+
+
+def tune(
+    estimator: Any,
+    space: Any,
+    X: Any,
+    y: Any,
+    *,
+    cv: Any = 5,
+    scoring: Any = None,
+    groups: Any = None,
+    task: str | None = None,
+    n_trials: int | None = 50,
+    timeout: float | None = None,
+    sampler: Any = "tpe",
+    pruner: Any = "median",
+    storage: Any = None,
+    study_name: str | None = None,
+    cache_dir: str | os.PathLike | None = None,
+    nested: bool = False,
+    n_jobs: int | None = None,
+    random_state: int | None = 0,
+    verbose: int = 1,
+) -> TuneResult:
+    """Search ``estimator``'s hyperparameters with Optuna on the shared folds.
+
+    Every trial is scored on the same folds, with the same per-fold task (seeds, metrics,
+    OOF predictions, fold models) as :func:`cross_validate_candidates`, so the best
+    configuration's record (``cv_result``) joins a report and its ensembles unchanged.
+
+    Parameters
+    ----------
+    estimator : estimator
+        An unfitted scikit-learn estimator or Pipeline.
+    space : dict or callable
+        Parameter name (nested ``step__param`` for Pipelines) -> ``("int", low, high)``,
+        ``("float", low, high)``, either with a 4th element ``"log"``,
+        ``("categorical", [choice, ...])`` or an ``optuna.distributions`` object.  A
+        callable ``space(trial) -> dict of params`` gives conditional spaces.
+    X : DataFrame or array-like of shape (n_samples, n_features)
+    y : array-like of shape (n_samples,)
+    cv : int, splitter or iterable of (train, val) pairs, default=5
+        As in :func:`cross_validate_candidates`; pass ``report.splits`` to tune on a
+        report's folds (required for ``report.add(result.cv_result)``).
+    scoring : str, callable, list or dict, default=None
+        As in :func:`cross_validate_candidates`; the first metric is optimised.  Use the
+        report's scoring so that the tuned record has the same metrics.
+    groups, task
+        As in :func:`cross_validate_candidates`.
+    n_trials : int or None, default=50
+        Finished trials (complete, pruned or failed) the study should hold.  A resumed or
+        shared study counts the trials it already has, so rerunning an interrupted call
+        runs only the rest, and several processes given the same study stop together.
+        None runs until ``timeout``.
+    timeout : float, default=None
+        Seconds after which no new trial starts.
+    sampler : {"tpe", "random", "grid"} or optuna sampler, default="tpe"
+        ``"grid"`` tries every combination of a finite space (categorical and int
+        parameters).  Named samplers are seeded from ``random_state``.
+    pruner : {"median", "hyperband", "none"}, optuna pruner or None, default="median"
+        A trial reports its running mean after each fold; ``"median"`` stops it when that
+        is worse than the median of earlier trials after the same fold.  Pruned and failed
+        trials are recorded in ``trials_``; they never stop the study.
+    storage : str, path, optuna storage or None, default=None
+        Where trials are kept: an RDB URL (``"sqlite:///study.db"``,
+        ``"postgresql://..."``), a path to an SQLite file, or an optuna storage.  None
+        means ``<cache_dir>/tune.sqlite3`` when ``cache_dir`` is given, else memory.  The
+        study is loaded if it exists, so an interrupted run (Ctrl-C, SIGKILL) resumes with
+        the same ``study_name`` and keeps every finished trial, and several processes or
+        machines pointed at one RDB URL tune one study together.
+    study_name : str, default=None
+        None derives a name from the estimator, space, data, folds and metrics, so the same
+        call resumes its own study.
+    cache_dir : str or path, default=None
+        Keep each fitted fold on disk (as :func:`cross_validate_candidates` does) and, when
+        ``storage`` is None, the study too.
+    nested : bool, default=False
+        Also run the whole search inside each outer fold (on its training rows, with as many
+        inner folds) and score the winner on the outer validation rows: ``outer_score_``.
+        ``best_score_`` is the best of many trials scored on the same folds, so it is
+        optimistic; the outer score is not.  Costs one search per outer fold more.
+    n_jobs : int, default=None
+        Trials run in parallel by this many worker processes, all on one study (in a
+        temporary SQLite file when the storage is memory); each gets ``cores // n_jobs``
+        threads.  Trials then depend on timing, so results are not reproducible.
+    random_state : int or None, default=0
+        Seeds the folds, the sampler, and every unset ``random_state`` of the estimator
+        (one seed per fold, the same for every trial: configurations are compared on
+        equal terms).
+    verbose : int, default=1
+        0 is silent; 1 draws a progress bar; 2 also shows Optuna's log of each trial.
+        Optuna's log level is restored afterwards.
+
+    Returns
+    -------
+    TuneResult
+
+    Notes
+    -----
+    How ``cv_result`` is obtained: the fold records of the best trial finished by this call
+    are kept in memory (only the best so far, to bound memory).  When the best trial was
+    finished by another process or an earlier, interrupted run, its folds are read from
+    ``cache_dir`` (every fitted fold is stored there, keyed by the data, fold, metrics,
+    parameters and seed), and any fold not found is refitted once at the end with the same
+    seed.  Fold models are not stored in the study itself: Optuna storages hold JSON
+    values, and a refit with the same seed reproduces the record.
+
+    Examples
+    --------
+    >>> import foldstack as fs
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    >>> model = make_pipeline(StandardScaler(), LogisticRegression())
+    >>> result = fs.selection.tune(
+    ...     model, {"logisticregression__C": ("float", 1e-3, 1e2, "log")}, X, y,
+    ...     cv=3, n_trials=10, verbose=0)
+    >>> sorted(result.best_params_)
+    ['logisticregression__C']
+    >>> report = fs.selection.cross_validate_candidates(
+    ...     {"default": model}, X, y, cv=result.report.splits, verbose=0)
+    >>> report.add(result.cv_result, name="tuned").names
+    ('default', 'tuned')
+    """
+    optuna = _require_optuna()
+    named = _check_candidates({NAME: estimator})
+    _check_arguments(n_trials, timeout, nested, n_jobs, verbose)
+    sampler_spec = _check_strategy("sampler", sampler, SAMPLERS, optuna.samplers.BaseSampler)
+    pruner_spec = _check_strategy("pruner", "none" if pruner is None else pruner, PRUNERS,
+                                  optuna.pruners.BasePruner)
+    parsed = parse_space(space, estimator)
+    if sampler_spec == "grid":
+        parsed.grid()  # a continuous parameter is an error before any data work
+    X, y, y_fit, groups, task, classes, codes = _prepare_data(X, y, groups, task, named)
+    metrics = resolve_scoring(scoring, task)
+    splits = make_splits(cv, X, y, task, groups=groups, random_state=random_state)
+    data_fp = fingerprint(X, y)
+    problem = _Problem(
+        estimator=clone(estimator), space=parsed, valid=valid_names(estimator), X=X,
+        y_fit=y_fit, splits=splits, metrics=metrics, codes=codes,
+        seeds=tuple(derive_seed(random_state, NAME, i) for i in range(len(splits))),
+        base_fp=_base_fingerprint(data_fp, metrics, task, classes),
+        cache_dir=None if cache_dir is None else str(cache_dir))
+    if study_name is None:
+        study_name = f"tune-{type(estimator).__name__}-{problem.setup_fingerprint()[:12]}"
+    search = _Search(sampler_spec, pruner_spec, n_trials, timeout, n_jobs, random_state,
+                     verbose)
+    with _optuna_logging(verbose):
+        storage_obj = _open_storage(storage, cache_dir)
+        nested_out = None
+        if nested:
+            nested_out = _nested(problem, search, storage_obj, study_name, X, y, y_fit, groups,
+                                 task, classes, codes, random_state)
+        study, params, outs = search.run(problem, storage_obj, study_name)
+    best_estimator = clone(estimator).set_params(**params)
+    cv_result = _candidate_result(NAME, best_estimator, outs, splits, len(y), classes)
+    report = CVReport(task=task, splits=splits, metrics=tuple(m.name for m in metrics),
+                      greater_is_better={m.name: m.greater_is_better for m in metrics},
+                      results={NAME: cv_result}, y=y, classes=classes, data_fingerprint=data_fp)
+    trials = _trials_frame(study, problem)
+    outer_scores = outer_score = nested_result = None
+    if nested_out is not None:
+        outer_scores, outer_outs = nested_out
+        outer_score = float(outer_scores[f"test_{problem.primary}"].mean())
+        nested_result = _candidate_result(NAME, best_estimator, outer_outs, splits, len(y),
+                                          classes)
+    n_pruned = int((trials["state"] == "pruned").sum())
+    logger.info("tuned %s: best %s %.5g (trial %d); %d trials, %d pruned, %d folds fitted",
+                type(estimator).__name__, problem.primary, study.best_value,
+                study.best_trial.number, len(trials), n_pruned, int(trials["n_folds"].sum()))
+    return TuneResult(
+        best_params_=params, best_score_=float(study.best_value),
+        best_estimator_=best_estimator, trials_=trials, cv_result=cv_result, report=report,
+        study=study, metric=problem.primary, greater_is_better=problem.greater_is_better,
+        outer_scores_=outer_scores, outer_score_=outer_score, nested_result=nested_result)
+
+
+# -- the evaluation: folds in order, each one reported to the pruner ----------------------------
+
+class _TrialFailed(Exception):
+    """A fold raised: the trial is recorded as failed and the study goes on."""
+
+
+@dataclass
+class _Problem:
+    """Everything a trial needs; picklable, so worker processes get a copy."""
+
+    estimator: Any
+    space: SearchSpace
+    valid: frozenset
+    X: Any
+    y_fit: np.ndarray
+    splits: tuple
+    metrics: tuple[Metric, ...]
+    codes: np.ndarray | None
+    seeds: tuple[int, ...]
+    base_fp: str
+    cache_dir: str | None
+    n_threads: int | None = None
+
+    @property
+    def primary(self) -> str:
+        return self.metrics[0].name
+
+    @property
+    def greater_is_better(self) -> bool:
+        return bool(self.metrics[0].greater_is_better)
+
+    def setup_fingerprint(self) -> str:
+        """What a study's trial values depend on, besides the configuration."""
+        return fingerprint(self.base_fp, self.estimator, self.splits, self.seeds,
+                           self.space.describe())
+
+    def evaluate(self, params: dict, trial: Any = None) -> list[dict]:
+        """Fit the folds in order; after each one, report the running mean to ``trial``.
+
+        Returns the fold records (the last one holds the error if a fold failed).  Raises
+        ``optuna.TrialPruned`` when the pruner stops the trial.
+        """
+        est = clone(self.estimator).set_params(**params)
+        est_fp = fingerprint(clone(est))
+        cache = TaskCache(self.cache_dir)
+        outs: list[dict] = []
+        test: list[float] = []
+        train: list[float] = []
+        for i, (tr, va) in enumerate(self.splits):
+            key = fingerprint(self.base_fp, est_fp, tr, va, self.seeds[i])
+            out = cache.get(key)
+            if out is None:
+                out = _run_task(i, NAME, est, self.X, self.y_fit, tr, va, self.metrics,
+                                self.codes, self.seeds[i], key, self.n_threads, None)
+                if out["error"] is None:
+                    cache.put(key, out)
+            outs.append(out)
+            if out["error"] is not None:
+                break
+            test.append(float(out["test"][self.primary]))
+            train.append(float(out["train"][self.primary]))
+            if trial is None:
+                continue
+            trial.set_user_attr("test", test)
+            trial.set_user_attr("train", train)
+            running = _mean(test)
+            if np.isfinite(running):
+                trial.report(running, i)
+                if i < len(self.splits) - 1 and trial.should_prune():
+                    import optuna
+
+                    raise optuna.TrialPruned(f"pruned after fold {i}: running mean "
+                                             f"{self.primary} {running:.5g}")
+        return outs
+
+    def objective(self, keeper: _Best, worker: str):
+        """The Optuna objective; ``keeper`` holds the best finished trial's records."""
+        def objective(trial: Any) -> float:
+            trial.set_user_attr("worker", worker)
+            params = self.space.suggest(trial, self.valid)
+            outs = self.evaluate(params, trial)
+            if outs[-1]["error"] is not None:
+                message = f"fold {outs[-1]['fold']}: {outs[-1]['message']}"
+                trial.set_user_attr("error", message[:2000])
+                raise _TrialFailed(message)
+            value = _mean([o["test"][self.primary] for o in outs])
+            if not np.isfinite(value):
+                message = f"{self.primary} is NaN in every fold"
+                trial.set_user_attr("error", message)
+                raise _TrialFailed(message)
+            keeper.offer(trial.number, value, outs)
+            return value
+        return objective
+
+
+def _mean(values: list[float]) -> float:
+    arr = np.asarray(values, dtype=float)
+    arr = arr[np.isfinite(arr)]
+    return float(arr.mean()) if arr.size else float("nan")
+
+
+class _Best:
+    """The fold records of the best trial finished in this process (only that one)."""
+
+    def __init__(self, greater_is_better: bool) -> None:
+        self.greater = greater_is_better
+        self.number: int | None = None
+        self.value: float | None = None
+        self.outs: list[dict] | None = None
+
+    def offer(self, number: int, value: float, outs: list[dict]) -> None:
+        if self.value is None or (value > self.value if self.greater else value < self.value):
+            self.number, self.value, self.outs = number, value, outs
+
+
+# -- the strategy: one study, in this process or in several workers ------------------------------
+
+@dataclass
+class _Search:
+    sampler: Any
+    pruner: Any
+    n_trials: int | None
+    timeout: float | None
+    n_jobs: int | None
+    random_state: int | None
+    verbose: int
+    title: str = "tuning"
+
+    def run(self, problem: _Problem, storage: Any, name: str) -> tuple[Any, dict, list[dict]]:
+        """Run the study to ``n_trials`` finished trials; return it, the best params and
+        the best trial's fold records."""
+        optuna = _require_optuna()
+        workers = effective_n_jobs(self.n_jobs)
+        in_memory = isinstance(storage, optuna.storages.InMemoryStorage)
+        with contextlib.ExitStack() as stack:
+            shared = storage
+            if workers > 1 and in_memory:  # workers need a storage they can all open
+                tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="foldstack-"))
+                shared = _open_storage(Path(tmp) / _STORAGE_FILE, None)
+                if name in _study_names(storage):
+                    optuna.copy_study(from_study_name=name, from_storage=storage,
+                                      to_storage=shared)
+            study = _create_study(shared, name, problem, self._pruner(problem))
+            before = _n_finished(study)
+            study.sampler = self._sampler(problem, 0, before)
+            if workers == 1:
+                kept = [_run_study(study, problem, self.n_trials, self.timeout, _worker_id(),
+                                   self.verbose, self.title)]
+            else:
+                logger.info("tuning with %d worker processes on study %r", workers, name)
+                sub = dataclasses.replace(problem, n_threads=threads_per_task(self.n_jobs))
+                todo = None if self.n_trials is None else max(self.n_trials - before, 0)
+                kept = Parallel(n_jobs=workers)(
+                    delayed(_worker)(sub, shared, name, self._sampler(problem, k + 1, before),
+                                     self._pruner(problem), self.n_trials, self.timeout,
+                                     self.verbose,
+                                     None if todo is None else todo // workers + (k < todo % workers))
+                    for k in range(workers))
+            if shared is not storage:
+                if name in _study_names(storage):
+                    optuna.delete_study(study_name=name, storage=storage)
+                optuna.copy_study(from_study_name=name, from_storage=shared, to_storage=storage)
+            study = optuna.load_study(study_name=name, storage=storage)
+        best = _best_trial(study, name)
+        params = problem.space.decode(best.params)
+        records = {k.number: k for k in kept if k.number is not None}
+        hit = records.get(best.number)
+        if hit is not None and hit.value == best.value:
+            return study, params, hit.outs
+        logger.info("trial %d was finished by another process or run: reading its folds "
+                    "from the cache or refitting them", best.number)
+        outs = problem.evaluate(params)
+        if outs[-1]["error"] is not None:
+            raise CandidateFailedError(
+                f"tune: refitting the best trial ({best.number}) of study {name!r} failed: "
+                f"{outs[-1]['message']}")
+        return study, params, outs
+
+    def _sampler(self, problem: _Problem, worker: int, n_before: int) -> Any:
+        optuna = _require_optuna()
+        if not isinstance(self.sampler, str):
+            if worker > 1:  # copies in worker processes must not draw the same values
+                sampler = _copy(self.sampler)
+                sampler.reseed_rng()
+                return sampler
+            return self.sampler
+        # a resumed study gets fresh random draws, not a replay of its first trials
+        seed = derive_seed(self.random_state, "sampler", worker, n_before)
+        if self.sampler == "tpe":
+            return optuna.samplers.TPESampler(seed=seed)
+        if self.sampler == "random":
+            return optuna.samplers.RandomSampler(seed=seed)
+        return optuna.samplers.GridSampler(problem.space.grid(), seed=seed)
+
+    def _pruner(self, problem: _Problem) -> Any:
+        optuna = _require_optuna()
+        if not isinstance(self.pruner, str):
+            return self.pruner
+        if self.pruner == "median":
+            return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=0)
+        if self.pruner == "hyperband":
+            return optuna.pruners.HyperbandPruner(min_resource=1,
+                                                  max_resource=len(problem.splits))
+        return optuna.pruners.NopPruner()
+
+
+def _copy(obj: Any) -> Any:
+    import copy
+
+    return copy.deepcopy(obj)
+
+
+def _worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _n_finished(study: Any) -> int:
+    from optuna.trial import TrialState
+
+    return len(study.get_trials(deepcopy=False, states=(
+        TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)))
+
+
+def _run_study(study: Any, problem: _Problem, n_trials: int | None, timeout: float | None,
+               worker: str, verbose: int, title: str, share: int | None = None) -> _Best:
+    """Run trials in this process until the study holds ``n_trials`` finished trials.
+
+    ``share`` caps the trials this process runs (its part when several workers split them).
+    """
+    from optuna.study import MaxTrialsCallback
+    from optuna.trial import TrialState
+
+    keeper = _Best(problem.greater_is_better)
+    remaining = None if n_trials is None else n_trials - _n_finished(study)
+    if share is not None:
+        remaining = share if remaining is None else min(share, remaining)
+    if remaining is not None and remaining <= 0:
+        logger.info("study %r: no trial left to run in this process (n_trials=%s)",
+                    study.study_name, n_trials)
+        return keeper
+    callbacks = []
+    if n_trials is not None:  # counts the trials of every process sharing the study
+        callbacks.append(MaxTrialsCallback(n_trials, states=(
+            TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)))
+    with task_progress(remaining or 0, 0, verbose, title=title) as bar:
+        callbacks.append(lambda s, t: bar.advance(_describe(s, t, title)))
+        study.optimize(problem.objective(keeper, worker), n_trials=remaining,
+                       timeout=timeout, catch=(_TrialFailed,), callbacks=callbacks)
+    return keeper
+
+
+def _worker(problem: _Problem, storage: Any, name: str, sampler: Any, pruner: Any,
+            n_trials: int | None, timeout: float | None, verbose: int,
+            share: int | None) -> _Best:
+    """One worker process: load the shared study and run its share of the trials."""
+    import optuna
+
+    with _optuna_logging(verbose):
+        study = optuna.load_study(study_name=name, storage=storage, sampler=sampler,
+                                  pruner=pruner)
+        return _run_study(study, problem, n_trials, timeout, _worker_id(), 0, "", share)
+
+
+def _describe(study: Any, trial: Any, title: str) -> str:
+    try:
+        best = f"best {study.best_value:.5g}"
+    except ValueError:  # no trial completed yet
+        best = "no trial complete yet"
+    return f"{title}: trial {trial.number} {trial.state.name.lower()} ({best})"
+
+
+def _best_trial(study: Any, name: str) -> Any:
+    from optuna.trial import TrialState
+
+    trials = study.get_trials(deepcopy=False)
+    if any(t.state == TrialState.COMPLETE for t in trials):
+        return study.best_trial
+    errors = [t.user_attrs.get("error", "unknown error") for t in trials
+              if t.state == TrialState.FAIL]
+    n_pruned = sum(t.state == TrialState.PRUNED for t in trials)
+    if not errors:
+        raise CandidateFailedError(
+            f"tune: no trial of study {name!r} completed ({len(trials)} trials, {n_pruned} "
+            "pruned); raise n_trials or timeout.")
+    message, count = collections.Counter(errors).most_common(1)[0]
+    raise CandidateFailedError(
+        f"tune: all {len(trials)} trials of study {name!r} failed or were pruned "
+        f"({len(errors)} failed). The most common error ({count} of {len(errors)}): "
+        f"{message}. Check that the estimator fits with its default parameters, then narrow "
+        "the space.")
+
+
+def _trials_frame(study: Any, problem: _Problem) -> pd.DataFrame:
+    m, k = problem.primary, len(problem.splits)
+    rows = []
+    for t in study.get_trials(deepcopy=False):
+        test = [np.nan if v is None else v for v in t.user_attrs.get("test", [])]
+        train = [np.nan if v is None else v for v in t.user_attrs.get("train", [])]
+        state = {"FAIL": "failed"}.get(t.state.name, t.state.name.lower())
+        finite = np.asarray(test, float)[np.isfinite(np.asarray(test, float))]
+        row = {"number": t.number, "state": state,
+               f"mean_test_{m}": t.value if t.value is not None else _mean(test),
+               f"std_test_{m}": float(finite.std()) if finite.size else np.nan,
+               f"mean_train_{m}": _mean(train), "n_folds": len(test)}
+        row.update({f"split{i}_test_{m}": test[i] if i < len(test) else np.nan
+                    for i in range(k)})
+        row.update({f"param_{n}": v for n, v in problem.space.decode(t.params).items()})
+        row["duration"] = t.duration.total_seconds() if t.duration is not None else np.nan
+        row["worker"] = t.user_attrs.get("worker")
+        row["error"] = t.user_attrs.get("error")
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return frame
+    score = frame[f"mean_test_{m}"].where(frame["state"] == "complete")
+    frame.insert(4, f"rank_test_{m}",
+                 score.rank(ascending=not problem.greater_is_better, method="min")
+                 .astype("Int64"))
+    return frame.sort_values("number", kind="stable").reset_index(drop=True)
+
+
+# -- nested: the search inside each outer fold --------------------------------------------------
+
+def _nested(problem: _Problem, search: _Search, storage: Any, name: str, X: Any, y: Any,
+            y_fit: np.ndarray, groups: Any, task: str, classes: Any, codes: Any,
+            random_state: int | None) -> tuple[pd.DataFrame, list[dict]]:
+    """Search on each outer fold's training rows, score the winner on its validation rows."""
+    rows, outs = [], []
+    k = len(problem.splits)
+    for i, (tr, va) in enumerate(problem.splits):
+        X_i, y_i = _take(X, tr), y[tr]
+        inner_splits = make_splits(k, X_i, y_i, task,
+                                   groups=None if groups is None else np.asarray(groups)[tr],
+                                   random_state=derive_seed(random_state, "inner", i))
+        inner = dataclasses.replace(
+            problem, X=X_i, y_fit=y_fit[tr], splits=inner_splits,
+            seeds=tuple(derive_seed(random_state, NAME, "outer", i, j) for j in range(k)),
+            base_fp=_base_fingerprint(fingerprint(X_i, y_i), problem.metrics, task, classes))
+        inner_search = dataclasses.replace(search, title=f"tuning in outer fold {i}")
+        study, params, _ = inner_search.run(inner, storage, f"{name}.outer{i}")
+        est = clone(problem.estimator).set_params(**params)
+        seed = derive_seed(random_state, NAME, "outer", i)
+        out = _run_task(i, NAME, est, X, y_fit, tr, va, problem.metrics, codes, seed, "",
+                        problem.n_threads, None)
+        if out["error"] is not None:
+            raise CandidateFailedError(f"tune: the configuration chosen in outer fold {i} "
+                                       f"failed on its training rows: {out['message']}")
+        outs.append(out)
+        rows.append({"fold": i, f"test_{problem.primary}": out["test"][problem.primary],
+                     f"inner_test_{problem.primary}": study.best_value,
+                     "n_trials": len(study.trials),
+                     **{f"param_{p}": v for p, v in params.items()}})
+        logger.info("outer fold %d: inner %s %.5g, outer %.5g", i, problem.primary,
+                    study.best_value, out["test"][problem.primary])
+    return pd.DataFrame(rows), outs
+
+
+# -- Optuna plumbing ----------------------------------------------------------------------------
+
+def _require_optuna():
+    try:
+        import optuna
+    except ImportError as exc:  # pragma: no cover - optuna is a dependency
+        raise ImportError("foldstack.selection.tune needs Optuna: pip install optuna") from exc
+    return optuna
+
+
+@contextlib.contextmanager
+def _optuna_logging(verbose: int) -> Iterator[None]:
+    """Optuna's own log only at ``verbose >= 2``; its level is restored afterwards."""
+    import optuna
+
+    before = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.INFO if verbose >= 2 else optuna.logging.ERROR)
+    try:
+        yield
+    finally:
+        optuna.logging.set_verbosity(before)
+
+
+def _open_storage(storage: Any, cache_dir: Any) -> Any:
+    optuna = _require_optuna()
+    if storage is None:
+        if cache_dir is None:
+            return optuna.storages.InMemoryStorage()
+        Path(cache_dir).mkdir(parents=True, exist_ok=True)
+        storage = Path(cache_dir) / _STORAGE_FILE
+    if isinstance(storage, optuna.storages.BaseStorage):
+        return storage
+    if isinstance(storage, os.PathLike) or (isinstance(storage, str) and "://" not in storage):
+        storage = f"sqlite:///{Path(storage).resolve()}"
+    if not isinstance(storage, str):
+        raise InvalidParameterError(
+            "tune: `storage` must be None, an RDB URL such as 'sqlite:///study.db', a path to "
+            f"an SQLite file or an optuna storage; got {type(storage).__name__}.")
+    engine_kwargs = ({"connect_args": {"timeout": _SQLITE_TIMEOUT}}
+                     if storage.startswith("sqlite") else {})
+    error: Exception | None = None
+    for attempt in range(5):
+        try:
+            return optuna.storages.RDBStorage(storage, engine_kwargs=engine_kwargs)
+        except Exception as exc:  # sqlalchemy/driver errors: name the URL and the fix
+            error = exc
+            if not any(m in str(exc) for m in _CREATION_RACES):
+                break
+            # another process is creating the same tables at this moment: theirs will do
+            time.sleep(0.2 * (attempt + 1))
+    reason = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    raise InvalidParameterError(
+        f"tune: cannot open storage {storage!r} ({type(error).__name__}: {reason}). Give an "
+        "SQLite URL whose directory exists ('sqlite:///path/to/study.db'), a reachable "
+        "database server URL with its driver installed, or storage=None for memory."
+    ) from error
+
+
+def _study_names(storage: Any) -> set[str]:
+    return {s.study_name for s in storage.get_all_studies()}
+
+
+def _create_study(storage: Any, name: str, problem: _Problem, pruner: Any) -> Any:
+    """Create or load ``name``; refuse a study made for other data, folds or space."""
+    import optuna
+
+    direction = "maximize" if problem.greater_is_better else "minimize"
+    study = optuna.create_study(storage=storage, study_name=name, direction=direction,
+                                sampler=optuna.samplers.RandomSampler(seed=0), pruner=pruner,
+                                load_if_exists=True)
+    setup = {"setup": problem.setup_fingerprint(), "metric": problem.primary,
+             "space": problem.space.describe()}
+    stored = study.user_attrs.get("foldstack")
+    if stored is None:
+        study.set_user_attr("foldstack", setup)
+    elif stored != setup:
+        what = ("search space" if stored.get("space") != setup["space"] else
+                "metric" if stored.get("metric") != setup["metric"] else
+                "estimator, data, folds or seeds")
+        raise InvalidParameterError(
+            f"tune: study {name!r} in this storage was run with another {what}; its trials "
+            "are not comparable with this call's. Pass another study_name (or "
+            "study_name=None), or the original arguments to resume it.")
+    elif study.direction.name.lower() != direction:  # pragma: no cover - implied by metric
+        raise InvalidParameterError(f"tune: study {name!r} does not {direction}.")
+    return study
+
+
+def _check_strategy(what: str, value: Any, names: tuple[str, ...], base: type) -> Any:
+    if isinstance(value, base):
+        return value
+    if isinstance(value, str):
+        return check_option("tune", what, value, names)
+    raise InvalidParameterError(
+        f"tune: `{what}` must be one of {', '.join(repr(n) for n in names)} or an optuna "
+        f"{base.__name__}; got {value!r}.")
+
+
+def _check_arguments(n_trials: Any, timeout: Any, nested: Any, n_jobs: Any,
+                     verbose: Any) -> None:
+    def is_int(v: Any) -> bool:
+        return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+
+    if n_trials is None and timeout is None:
+        raise InvalidParameterError("tune: give n_trials, timeout or both; with neither the "
+                                    "search would never stop.")
+    if n_trials is not None and (not is_int(n_trials) or n_trials < 1):
+        raise InvalidParameterError(f"tune: `n_trials` must be an int >= 1 (or None with a "
+                                    f"timeout); got {n_trials!r}.")
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(
+            timeout, numbers.Real) or not timeout > 0):
+        raise InvalidParameterError(f"tune: `timeout` must be a number of seconds > 0 or "
+                                    f"None; got {timeout!r}.")
+    if not isinstance(nested, (bool, np.bool_)):
+        raise InvalidParameterError(f"tune: `nested` must be a bool; got {nested!r}.")
+    if n_jobs is not None and (not is_int(n_jobs) or n_jobs == 0):
+        raise InvalidParameterError(f"tune: `n_jobs` must be None or a non-zero int (-1 for "
+                                    f"every core); got {n_jobs!r}.")
+    if not is_int(verbose) or verbose < 0:
+        raise InvalidParameterError(f"tune: `verbose` must be an int >= 0; got {verbose!r}.")
