@@ -193,11 +193,12 @@ def read_epoch_curves(history: Any, *, baseline_loss: float | None = None
         rise = valid[-1] - valid[b]
         gain = valid[0] - valid[b]
         if rise > max(2 * noise, OVERFIT_RISE * gain) and rise > 0 and train[-1] < train[b]:
+            kept = (f" (the weights of epoch {b + 1} were kept)" if best_idx == b else "")
             findings.append(EpochFinding(
                 "overfitting", f"the validation loss rose from {_fmt(valid[b])} at its best "
                 f"epoch {b + 1} to {_fmt(valid[-1])} at epoch {n} while the training loss fell "
-                f"from {_fmt(train[b])} to {_fmt(train[-1])}: overfitting; stop earlier or "
-                "regularize"))
+                f"from {_fmt(train[b])} to {_fmt(train[-1])}: overfitting{kept}; stop earlier "
+                "or regularize"))
 
     window = min(n - 1, max(2, math.ceil(n / 5)))
     if b >= n - window and curve[-1 - window] - curve[-1] > noise:
@@ -237,8 +238,8 @@ def find_history(model: Any) -> tuple[Any, list[dict]] | None:
     """
     for _ in range(10):
         hist = getattr(model, "history_", None)
-        if isinstance(hist, list) and hist and isinstance(hist[0], dict):
-            return model, hist
+        if isinstance(hist, list) and hist and isinstance(hist[0], Mapping):
+            return model, [dict(row) for row in hist]
         if type(model).__name__ != "History" and hasattr(model, "module_") and \
                 hasattr(model, "history"):
             return model, [{k: v for k, v in row.items() if k != "batches"}
@@ -247,8 +248,8 @@ def find_history(model: Any) -> tuple[Any, list[dict]] | None:
         if isinstance(steps, list) and steps:
             model = steps[-1][1]
             continue
-        inner = next((getattr(model, a) for a in ("regressor_", "estimator_")
-                      if hasattr(model, a)), None)
+        inner = next((getattr(model, a) for a in ("best_estimator_", "regressor_", "estimator_")
+                      if getattr(model, a, None) is not None), None)
         if inner is None:
             return None
         model = inner

@@ -113,6 +113,7 @@ _SIMPLER = "a simpler model"
 _EARLY = "early stopping"
 _BIGGER = "a bigger model"
 _OPTIMIZE = "longer or better optimization"
+_AVERAGE = "more averaging"
 
 FAMILIES: tuple[Family, ...] = (
     Family(
@@ -225,8 +226,8 @@ FAMILIES: tuple[Family, ...] = (
                           Knob("max_depth", "set", _if_none(8, _times(0.5, floor=2))),
                           Knob("max_features", "set", _set_if(
                               "sqrt", lambda v: v is None or v == 1.0))),
-            _SIMPLER: (Knob("n_estimators", "raise", _set_if(
-                500, lambda v: isinstance(v, int) and v < 500)),),
+            _AVERAGE: (Knob("n_estimators", "raise", _set_if(
+                300, lambda v: isinstance(v, int) and v < 300)),),
         },
         bias={
             _BIGGER: (Knob("max_depth", "raise", lambda v: v * 2 if isinstance(v, int)
@@ -268,6 +269,16 @@ FAMILIES: tuple[Family, ...] = (
 )
 
 _LINEAR_MODULES = ("sklearn.linear_model", "sklearn.svm")
+
+# Epoch-curve findings that may lead the remedies of each verdict: a finding that points the
+# other way (e.g. "train longer" for a high-variance model) is left out.
+_LR = {"diverged", "oscillating"}
+_CONSISTENT = {
+    "high_variance": _LR | {"overfitting"},
+    "high_bias": _LR | {"still_improving", "underfitting"},
+    "high_bias_and_variance": _LR | {"overfitting", "still_improving", "underfitting"},
+    "good_fit": _LR | {"overfitting", "still_improving", "underfitting"},
+}
 
 
 def final_estimator(estimator: Any) -> tuple[str, Any]:
@@ -362,7 +373,10 @@ def remedies(estimator: Any, verdict: str, *, findings: Iterable[str] = (),
 "unknown"}
     findings : iterable of str, default=()
         Epoch-curve finding codes that hold in most folds (see :func:`read_epoch_curves`);
-        they put the matching learning-rate or epoch remedy first.
+        they put the matching learning-rate or epoch remedy first, when they agree with the
+        verdict: "overfitting" is used for high variance, "still_improving" and
+        "underfitting" for high bias, "oscillating" and "diverged" always (all of them for
+        both and for a good fit).
     error : str, default=None
         The error of a failed candidate.
 
@@ -384,7 +398,7 @@ from 1 (e.g. to 5); set ccp_alpha=0.01 (now 0.0)'
     prefix, final = final_estimator(estimator)
     family = family_of(final)
     params = final.get_params(deep=False) if hasattr(final, "get_params") else {}
-    findings = set(findings)
+    findings = set(findings) & _CONSISTENT.get(verdict, set())
     lines = _epoch_lines(family, params, prefix, findings)
     if verdict == "failed":
         return _failed_lines(family, params, prefix, error) + lines
@@ -427,6 +441,7 @@ def _variance_lines(family: Family | None, final: Any, params: dict, prefix: str
     if _is_linear(final, family):
         simpler.append("fewer features (feature selection)")
     out.append(_line(_SIMPLER, simpler, "fewer parameters, or the linear candidate"))
+    out.append(_line(_AVERAGE, _actions(knobs.get(_AVERAGE, ()), params, prefix)))
     out.append(_line(_EARLY, _actions(knobs.get(_EARLY, ()), params, prefix)))
     return [x for x in out if x]
 
@@ -470,7 +485,6 @@ def _epoch_lines(family: Family | None, params: dict, prefix: str, findings: set
         out.append(_line("train longer", acts, "more epochs or a higher learning rate"))
     if "overfitting" in findings:
         acts = _actions([Knob("early_stopping", "set", _enable),
-                         Knob("patience", "lower", _times(0.5, floor=3)),
                          Knob("dropout", "raise", _raise_rate),
                          Knob("weight_decay", "raise", _raise_l2)], params, prefix)
         out.append(_line("stop earlier / regularize", acts, "early stopping or regularization"))

@@ -272,8 +272,9 @@ class BaseEnsemble(NamedMembersMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         pairs = self._member_pairs() or []
         try:
-            tags.input_tags.allow_nan = bool(pairs) and all(
-                get_tags(est).input_tags.allow_nan for _, est in pairs)
+            member_tags = [get_tags(est).input_tags for _, est in pairs]
+            tags.input_tags.allow_nan = bool(pairs) and all(t.allow_nan for t in member_tags)
+            tags.input_tags.sparse = bool(pairs) and all(t.sparse for t in member_tags)
         except Exception:  # a member without tags: keep the default
             pass
         return tags
@@ -288,7 +289,16 @@ def check_fit_data(est: Any, X: Any, y: Any) -> tuple[Any, np.ndarray, str]:
         raise InvalidParameterError(f"{name} requires y to be passed, but the target y is "
                                     "None.")
     y = column_or_1d(y, warn=True)
+    if hasattr(X, "tocsr"):
+        X = X.tocsr()  # every sparse format; rows are taken per fold
+    shape = getattr(X, "shape", None) or np.shape(X)
+    if len(shape) == 2 and shape[1] == 0:
+        raise DataError(f"{name}: found X with 0 feature(s) (shape={tuple(shape)}) while a "
+                        "minimum of 1 is required.")
     X, y, _ = check_X_y(X, y)
+    if not is_classifier(est) and y.dtype.kind in "fiu" and np.isinf(y.astype(float)).any():
+        raise DataError(f"{name}: y contains infinity in {int(np.isinf(y).sum())} rows; "
+                        "replace it with a finite value or drop those rows.")
     if len(y) < 2:
         raise DataError(f"{name} cross-validates its members and needs at least 2 rows; got "
                         f"n_samples = {len(y)}.")
@@ -424,6 +434,12 @@ def report_scoring(report: CVReport) -> list[str] | None:
 
 def check_columns(est: Any, X: Any) -> None:
     """``validate_data(reset=False)`` with a clear error for missing columns."""
+    if not hasattr(X, "shape") and not hasattr(X, "__array__"):
+        X = np.asarray(X)
+    if len(X.shape) != 2:
+        raise DataError(f"{type(est).__name__}: X must be 2-dimensional (rows x columns); got "
+                        f"shape {X.shape}. Reshape your data: X.reshape(1, -1) for one row, "
+                        "X.reshape(-1, 1) for one column.")
     if not (hasattr(est, "n_features_in_") or hasattr(est, "feature_names_in_")):
         return
     try:

@@ -57,7 +57,9 @@ def mean_fold_score(report: CVReport, pred: np.ndarray, metric: str | None = Non
 def _take(X: Any, idx: np.ndarray) -> Any:
     if X is None:
         return None
-    return X.iloc[idx] if isinstance(X, (pd.DataFrame, pd.Series)) else np.asarray(X)[idx]
+    if isinstance(X, (pd.DataFrame, pd.Series)):
+        return X.iloc[idx]
+    return X[idx] if hasattr(X, "tocsr") else np.asarray(X)[idx]
 
 
 def cross_fit(ensemble: Any, report: CVReport, P: np.ndarray, y: np.ndarray, X: Any,

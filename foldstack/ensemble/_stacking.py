@@ -46,7 +46,7 @@ def meta_features(P: np.ndarray, names: list[str], classes: np.ndarray | None,
     if isinstance(X, pd.DataFrame):
         extra = X.reset_index(drop=True).rename(columns=str)
     else:
-        arr = np.asarray(X)
+        arr = X.toarray() if hasattr(X, "toarray") else np.asarray(X)
         extra = pd.DataFrame(arr, columns=[f"x{i}" for i in range(arr.shape[1])])
     clash = set(cols) & set(extra.columns)
     if clash:

@@ -104,6 +104,8 @@ class _Writer:
             return {"type": "json", "value": obj}
         if isinstance(obj, (pd.DataFrame, pd.Series)):
             return self._frame(obj)
+        if isinstance(obj, pd.Index) and not isinstance(obj, pd.MultiIndex):
+            return self._index(obj)
         if _is_xgb(obj):
             return self._xgb(obj)
         if _is_net(obj):
@@ -124,7 +126,11 @@ class _Writer:
             try:
                 data = sio.dumps(obj)
                 untrusted = [t for t in sio.get_untrusted_types(data=data) if not is_trusted(t)]
-            except Exception as exc:  # skops cannot represent it whole: walk its attributes
+            except Exception as exc:  # skops cannot represent it whole: walk its parts
+                if type(obj) in (list, tuple):
+                    return {"type": type(obj).__name__, "items": [self.node(v) for v in obj]}
+                if type(obj) is dict and all(isinstance(k, str) for k in obj):
+                    return {"type": "dict", "items": {k: self.node(v) for k, v in obj.items()}}
                 if hasattr(obj, "__dict__") and is_trusted(qualname(obj)) and not isinstance(
                         obj, type):
                     return {"type": "object", "class": qualname(obj),
@@ -147,6 +153,14 @@ class _Writer:
         name, path = self.file("part", ".pkl")
         joblib.dump(obj, path)
         return {"type": "pickle", "file": name}
+
+    def _index(self, obj: pd.Index) -> dict:
+        values = obj.tolist()
+        if _is_json(values):
+            return {"type": "index", "values": values, "dtype": str(obj.dtype),
+                    "name": obj.name if _is_json(obj.name) else None}
+        node = self._frame(obj.to_frame(name="__index__", index=False))
+        return {**node, "type": "index_table", "name": obj.name if _is_json(obj.name) else None}
 
     def _frame(self, obj: Any) -> dict:
         name, path = self.file("table", ".parquet")
@@ -172,29 +186,31 @@ class _Writer:
         params = net.get_params()
         module_params = {k[len("module__"):]: v for k, v in params.items()
                          if k.startswith("module__")}
-        spec = {k: self._module_value(v) for k, v in module_params.items()}
-        if qualname(net) not in NET_CLASSES or qualname(params["module"]) not in MODULE_REGISTRY:
+        classes = {qualname(net), qualname(params["module"])} | _class_names(module_params)
+        foreign = sorted(c for c in classes if c not in MODULE_REGISTRY | NET_CLASSES)
+        if foreign:
             if not self.allow_pickle:
                 raise UnsafeModelError(
-                    f"Cannot save the network {qualname(net)} with module "
-                    f"{qualname(params['module'])} safely: only foldstack's own networks "
-                    "are rebuilt from weights. Use allow_pickle=True (--allow-pickle).")
+                    f"Cannot save the network safely: it is built from {foreign}, which are "
+                    "not foldstack's own modules, so its code cannot be rebuilt from a file. "
+                    "Save with allow_pickle=True (--allow-pickle) if you accept a pickle.")
             return self._leaf(net)
         name, path = self.file("weights", ".safetensors")
         state = {k: v.detach().cpu().contiguous() for k, v in net.module_.state_dict().items()}
         save_file(state, str(path))
         return {"type": "torch_net", "class": qualname(net), "module": qualname(params["module"]),
-                "module_params": spec, "task": params.get("task"), "file": name}
+                "module_params": {k: self._module_value(v) for k, v in module_params.items()},
+                "task": params.get("task"), "file": name}
 
     def _module_value(self, v: Any) -> Any:
         if isinstance(v, type):
-            name = qualname(v)
-            if name not in MODULE_REGISTRY and not self.allow_pickle:
-                raise UnsafeModelError(
-                    f"The network uses the torch module {name}, which is not one of "
-                    "foldstack's own; its code cannot be rebuilt from a file. Save with "
-                    "allow_pickle=True (--allow-pickle) if you accept a pickle.")
-            return {"__class__": name}
+            return {"__class__": qualname(v)}
+        if isinstance(v, np.generic):
+            return v.item()
+        if isinstance(v, (list, tuple)):
+            return [self._module_value(x) for x in v]
+        if isinstance(v, dict) and all(isinstance(k, str) for k in v):
+            return {k: self._module_value(x) for k, x in v.items()}
         if not _is_json(v):
             raise UnsafeModelError(f"Network parameter {v!r} is not plain data.")
         return v
@@ -336,6 +352,11 @@ class _Reader:
             obj = cls.__new__(cls)
             obj.__dict__.update({k: self.node(v) for k, v in node["attrs"].items()})
             return obj
+        if kind == "index":
+            return pd.Index(node["values"], dtype=node["dtype"], name=node["name"])
+        if kind == "index_table":
+            return pd.Index(pd.read_parquet(self._file(node["file"]))["__index__"],
+                            name=node["name"])
         if kind in ("frame", "series"):
             frame = pd.read_parquet(self._file(node["file"]))
             return frame["__series__"].rename(None) if kind == "series" else frame
@@ -378,9 +399,7 @@ class _Reader:
 
         net_cls = resolve(node["class"], NET_CLASSES)
         module_cls = resolve(node["module"], MODULE_REGISTRY)
-        params = {f"module__{k}": (resolve(v["__class__"], MODULE_REGISTRY)
-                                   if isinstance(v, dict) and "__class__" in v else v)
-                  for k, v in node["module_params"].items()}
+        params = {f"module__{k}": _classes(v) for k, v in node["module_params"].items()}
         # criterion and optimizer are irrelevant for prediction; skorch needs some.
         net = net_cls(module=module_cls, criterion=torch.nn.MSELoss, optimizer=torch.optim.SGD,
                       device="cpu", task=node.get("task") or "regression", verbose=0,
@@ -389,3 +408,24 @@ class _Reader:
         net.module_.load_state_dict(load_file(str(self._file(node["file"]))))
         net.module_.eval()
         return net
+
+
+def _classes(v: Any) -> Any:
+    """Module parameters as saved, with ``{"__class__": name}`` resolved in the registry."""
+    if isinstance(v, dict):
+        if set(v) == {"__class__"}:
+            return resolve(v["__class__"], MODULE_REGISTRY)
+        return {k: _classes(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_classes(x) for x in v]
+    return v
+
+
+def _class_names(v: Any) -> set[str]:
+    if isinstance(v, type):
+        return {qualname(v)}
+    if isinstance(v, dict):
+        return set().union(*(_class_names(x) for x in v.values())) if v else set()
+    if isinstance(v, (list, tuple)):
+        return set().union(*(_class_names(x) for x in v)) if v else set()
+    return set()

@@ -23,7 +23,7 @@ padding-bottom:.2rem;margin-top:2rem}.muted{color:#656d76;font-size:.9rem}
 table{border-collapse:collapse;font-size:.85rem;margin:.6rem 0;width:auto}
 th,td{border:1px solid #d0d7de;padding:.25rem .5rem;text-align:right;vertical-align:top}
 th{background:#f6f8fa}td:first-child,th:first-child{text-align:left}
-td.text{text-align:left;max-width:32rem}
+td.text{text-align:left;min-width:16rem;max-width:36rem}
 .grid{display:flex;flex-wrap:wrap;gap:1rem}.grid figure{margin:0;flex:1 1 460px}
 figure img{max-width:100%;border:1px solid #eaeef2}figcaption{font-size:.85rem;color:#656d76}
 .ok{color:#1a7f37}.failed,.timeout{color:#cf222e}.tag{font-size:.75rem;padding:0 .3rem;
@@ -57,11 +57,13 @@ def _table(df: pd.DataFrame, *, index: bool = True, digits: int = 4,
         rows.append(f"<th>{e(df.index.name or '')}</th>")
     rows += [f"<th>{e(c)}</th>" for c in df.columns]
     rows.append("</tr></thead><tbody>")
-    for idx, row in df.iterrows():
+    for i, idx in enumerate(df.index):  # cell by cell: a row Series would upcast ints
         rows.append("<tr>")
         if index:
             rows.append(f"<td>{e(idx)}</td>")
-        for col, v in row.items():
+        for j, col in enumerate(df.columns):
+            v = df.iat[i, j]
+            v = v.item() if hasattr(v, "item") and not isinstance(v, (list, tuple)) else v
             cls = ' class="text"' if col in text_cols else ""
             if isinstance(v, (list, tuple)):
                 text = "; ".join(map(str, v))
@@ -129,8 +131,10 @@ def render_html(report: Any, *, title: str = "foldstack report",
             _section("Leaderboard", _table(lead.rename_axis("candidate")))]
     figs = dict(figures or {})
     if diagnosis is not None:
-        text = [c for c in diagnosis.columns if diagnosis[c].dtype == object]
-        body.append(_section("Diagnosis", _table(diagnosis, text_cols=tuple(text))))
+        shown = [c for c in ("verdict", "train", "validation", "gap", "baseline", "evidence",
+                             "remedies", "epoch_findings") if c in diagnosis.columns]
+        body.append(_section("Diagnosis", _table(
+            diagnosis[shown], text_cols=("evidence", "remedies", "epoch_findings"))))
     for name, df in (extra_tables or {}).items():
         body.append(_section(name, _table(df)))
     if figs:

