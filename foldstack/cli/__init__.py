@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import logging
 import sys
+import warnings
 
 from foldstack.cli._parser import build_parser
-from foldstack.exceptions import CandidateFailedError, FoldstackError
+from foldstack.exceptions import CandidateFailedError, FoldstackError, FoldstackWarning
 
 __all__ = ["main"]
 
@@ -27,6 +28,14 @@ def main(argv: list[str] | None = None) -> int:
     from foldstack.cli import _logging
     _logging.configure(-1 if args.quiet else 1 if args.verbose else 0)
     err = Console(stderr=True, highlight=False)
+    with warnings.catch_warnings():
+        # shown as log lines whatever filters the caller set; restored on return
+        warnings.simplefilter("always", FoldstackWarning)
+        warnings.showwarning = _logging.show_warning
+        return _dispatch(args, err, escape)
+
+
+def _dispatch(args, err, escape) -> int:
     try:
         if args.command == "cv":
             from foldstack.cli._cv import run_cv

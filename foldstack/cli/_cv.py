@@ -121,6 +121,10 @@ def run_cv(args: argparse.Namespace) -> int:
     data_fp = fingerprint(df)
     run_key = fingerprint(data_fp, opts.result_options())
 
+    candidates = _candidates(opts, task)   # checks per-model parameters before any output
+    scoring = _scoring(opts, task)
+    from foldstack.selection import resolve_scoring
+    resolve_scoring(scoring, task)
     out = Path(opts.out) if opts.out else (find_resumable(Path("runs"), run_key)
                                            or default_out_dir())
     state = prepare_out_dir(out, run_key, resume=args.resume, force=args.force)
@@ -133,8 +137,6 @@ def run_cv(args: argparse.Namespace) -> int:
                 "started": time.strftime("%Y-%m-%dT%H:%M:%S")}
     write_json(run_info, out / "run.json")
 
-    candidates = _candidates(opts, task)
-    scoring = _scoring(opts, task)
     budget = opts.time_budget
     with _backend(opts):
         if opts.tune:

@@ -20,11 +20,11 @@ def configure(verbosity: int) -> None:
     logger.addHandler(handler)
     logger.setLevel(level)
     logger.propagate = False
-    # Warnings are messages to the user here: one line, category and text, no source line.
-    def show(message, category, filename, lineno, file=None, line=None):
-        logger.warning("%s: %s", category.__name__, message)
-
-    warnings.showwarning = show
     if verbosity < 1:  # third-party chatter (e.g. optuna trial lines) only with -v
         logging.getLogger("optuna").setLevel(logging.WARNING)
         warnings.filterwarnings("ignore", module="skorch")
+
+
+def show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings are messages to the user here: one line, category and text, no source line."""
+    logging.getLogger("foldstack").warning("%s: %s", category.__name__, message)

@@ -65,7 +65,13 @@ def _atomic_write(path: Path, text: str) -> None:
 
 
 def default_out_dir(root: Path = Path("runs")) -> Path:
-    return root / dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    """``runs/<timestamp>``, with a suffix when a run started in the same second."""
+    base = root / dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    path, n = base, 1
+    while path.exists():
+        n += 1
+        path = base.with_name(f"{base.name}-{n}")
+    return path
 
 
 def find_resumable(root: Path, run_key: str) -> Path | None:

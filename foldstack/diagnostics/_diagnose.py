@@ -24,32 +24,41 @@ VERDICTS = ("good_fit", "high_bias", "high_variance", "high_bias_and_variance", 
 
 
 class Verdict(NamedTuple):
-    """A verdict, the evidence for it in one sentence, and the tolerance it used."""
+    """A verdict, the evidence for it in one sentence, and the two tolerances it used."""
 
     verdict: str
     evidence: str
-    tolerance: float
+    tolerance_bias: float
+    tolerance_variance: float
 
 
 def _f(v: float) -> str:
     return f"{v:.3g}" if abs(v) >= 1e-4 or v == 0 else f"{v:.1e}"
 
 
-def fit_verdict(train: float, validation: float, validation_std: float, *, baseline: float,
-                best: float, greater_is_better: bool = True, min_effect: float = 0.1,
-                metric: str = "score", best_name: str | None = None) -> Verdict:
-    """The bias/variance verdict of one candidate from five numbers (a pure function).
+def _std(v: float) -> float:
+    return float(v) if v is not None and np.isfinite(v) else 0.0
+
+
+def fit_verdict(train: float, validation: float, *, train_std: float = 0.0,
+                validation_std: float = 0.0, baseline: float, best: float,
+                best_std: float = 0.0, greater_is_better: bool = True,
+                min_effect: float = 0.1, metric: str = "score",
+                best_name: str | None = None) -> Verdict:
+    """The bias/variance verdict of one candidate from its scores (a pure function).
 
     Parameters
     ----------
     train, validation : float
         Mean training and validation score over the folds.
-    validation_std : float
-        Standard deviation of the validation score over the folds.
+    train_std, validation_std : float, default=0.0
+        Their standard deviations over the folds.
     baseline : float
         Validation score of a dummy model on the same folds (NaN: unknown).
     best : float
         Best mean validation score among the finished candidates.
+    best_std : float, default=0.0
+        Fold standard deviation of that best validation score.
     greater_is_better : bool, default=True
     min_effect : float, default=0.1
         Share of the best candidate's lift over the baseline below which a difference is
@@ -64,66 +73,71 @@ def fit_verdict(train: float, validation: float, validation_std: float, *, basel
 
     Examples
     --------
-    >>> fit_verdict(1.0, 0.70, 0.02, baseline=0.5, best=0.85).verdict
+    >>> fit_verdict(1.0, 0.70, validation_std=0.02, baseline=0.5, best=0.85).verdict
     'high_variance'
-    >>> fit_verdict(0.66, 0.65, 0.02, baseline=0.5, best=0.85).verdict
+    >>> fit_verdict(0.66, 0.65, validation_std=0.02, baseline=0.5, best=0.85).verdict
     'high_bias'
-    >>> fit_verdict(0.86, 0.84, 0.02, baseline=0.5, best=0.85).verdict
+    >>> fit_verdict(0.86, 0.84, validation_std=0.02, baseline=0.5, best=0.85).verdict
     'good_fit'
     """
     if not (np.isfinite(validation) and np.isfinite(best)):
-        return Verdict("failed", f"no finite validation {metric}", np.nan)
-    s = 1.0 if greater_is_better else -1.0
-    t, v, b, vb = s * train, s * validation, s * baseline, s * best
-    sd = float(validation_std) if np.isfinite(validation_std) else 0.0
+        return Verdict("failed", f"no finite validation {metric}", np.nan, np.nan)
+    sign = 1.0 if greater_is_better else -1.0
+    t, v, b, vb = sign * train, sign * validation, sign * baseline, sign * best
     lift = vb - b  # what the best candidate learns over the dummy (NaN: no baseline)
-    tol = max(sd, min_effect * lift) if np.isfinite(lift) and lift > 0 else sd
+    effect = min_effect * lift if np.isfinite(lift) and lift > 0 else 0.0
+    tol_var = max(_std(validation_std), effect)
+    tol_bias = max(_std(train_std), _std(best_std), effect)
     ref = f"the best candidate{f' {best_name!r}' if best_name else ''} ({_f(best)})"
-    why_tol = (f"the tolerance {_f(tol)} (the larger of the fold std and {min_effect:.0%} of "
-               f"the best lift over the dummy)")
+    why = f"{min_effect:.0%} of the best lift over the dummy"
     if not np.isfinite(t):
-        return Verdict("unknown", f"validation {metric} {_f(validation)} ± {_f(sd)}; no "
-                                  "training score was recorded, so bias and variance cannot "
-                                  "be separated", tol)
+        return Verdict("unknown", f"validation {metric} {_f(validation)} ± "
+                                  f"{_f(_std(validation_std))}; no training score was "
+                                  "recorded, so bias and variance cannot be separated",
+                       tol_bias, tol_var)
     gap = t - v                      # variance: how much worse validation is than training
     bias_excess = vb - t             # bias: training worse than the best validation score
     shortfall = vb - v               # = bias_excess + gap
     above_dummy_train = t - b if np.isfinite(b) else np.inf
     above_dummy_val = v - b if np.isfinite(b) else np.inf
-    dummy_like = above_dummy_train <= tol
-    high_bias = bias_excess > tol or dummy_like
-    high_var = gap > tol
+    dummy_like = above_dummy_train <= tol_bias
+    high_bias = bias_excess > tol_bias or dummy_like
+    high_var = gap > tol_var
 
-    bias_txt = (f"training {metric} {_f(train)} is within {why_tol} of the dummy baseline "
-                f"({_f(baseline)}): the model learns almost nothing" if dummy_like else
+    bias_txt = (f"training {metric} {_f(train)} is within {_f(tol_bias)} of the dummy "
+                f"baseline ({_f(baseline)}): the model learns almost nothing" if dummy_like else
                 f"training {metric} {_f(train)} is worse than the validation score of {ref} by "
-                f"{_f(bias_excess)}, more than {why_tol}")
-    var_txt = (f"validation {metric} {_f(validation)} ± {_f(sd)} is worse than training "
-               f"({_f(train)}) by {_f(gap)}, more than {why_tol}")
+                f"{_f(bias_excess)}, more than the bias tolerance {_f(tol_bias)} (the larger "
+                f"of the two fold stds and {why})")
+    var_txt = (f"validation {metric} {_f(validation)} ± {_f(_std(validation_std))} is worse "
+               f"than training ({_f(train)}) by {_f(gap)}, more than the variance tolerance "
+               f"{_f(tol_var)} (the larger of the validation fold std and {why})")
+    tols = (tol_bias, tol_var)
     if high_bias and high_var:
-        return Verdict("high_bias_and_variance", f"{bias_txt}, and {var_txt}", tol)
+        return Verdict("high_bias_and_variance", f"{bias_txt}; and {var_txt}", *tols)
     if high_bias:
-        return Verdict("high_bias", bias_txt, tol)
+        return Verdict("high_bias", bias_txt, *tols)
     if high_var:
-        return Verdict("high_variance", var_txt, tol)
-    if shortfall > tol:  # behind the best though neither part alone exceeds the tolerance
-        part = "training score" if bias_excess >= gap else "train-validation gap"
+        return Verdict("high_variance", var_txt, *tols)
+    tol_short = max(tols)
+    if shortfall > tol_short:  # behind the best though neither part alone is over its tolerance
         verdict = "high_bias" if bias_excess >= gap else "high_variance"
+        part = "training score" if bias_excess >= gap else "train-validation gap"
         return Verdict(verdict, f"validation {metric} {_f(validation)} is {_f(shortfall)} "
-                                f"behind {ref}, more than {why_tol}; most of it is in the "
-                                f"{part} ({_f(max(bias_excess, gap))})", tol)
-    if above_dummy_val <= tol:
+                                f"behind {ref}, more than {_f(tol_short)}; most of it is in "
+                                f"the {part} ({_f(max(bias_excess, gap))})", *tols)
+    if above_dummy_val <= tol_var:
         return Verdict("high_bias", f"validation {metric} {_f(validation)} is within "
-                                    f"{why_tol} of the dummy baseline ({_f(baseline)}): no "
-                                    "candidate learns much; the features may carry little "
-                                    "signal", tol)
+                                    f"{_f(tol_var)} of the dummy baseline ({_f(baseline)}): "
+                                    "no candidate learns much; the features may carry little "
+                                    "signal", *tols)
     where = ("is the best of the report" if shortfall <= 0 else
-             f"is within {_f(tol)} of {ref}")
+             f"is within {_f(tol_short)} of {ref}")
     dummy = (f", and it beats the dummy ({_f(baseline)}) by {_f(above_dummy_val)}"
              if np.isfinite(b) else "")
-    return Verdict("good_fit", f"validation {metric} {_f(validation)} ± {_f(sd)} {where}, "
-                               f"the train-validation gap ({_f(gap)}) is within {_f(tol)}"
-                               f"{dummy}", tol)
+    return Verdict("good_fit", f"validation {metric} {_f(validation)} ± "
+                               f"{_f(_std(validation_std))} {where}, the train-validation gap "
+                               f"({_f(gap)}) is within {_f(tol_var)}{dummy}", *tols)
 
 
 def _baseline_per_fold(report: CVReport, metric: str, baseline: Any) -> float:
@@ -184,44 +198,50 @@ def diagnose(report: CVReport, *, baseline: float | str | None = None,
         One row per candidate (leaderboard order, unfinished ones last), indexed by name:
         ``train``, ``train_std``, ``validation``, ``validation_std`` (mean and std over the
         folds), ``gap`` (how much worse validation is than training, in the metric's unit;
-        positive means overfitting), ``baseline``, ``tolerance``, ``verdict``, ``evidence``
-        (one sentence), ``remedies`` (list of str, most promising first) and
-        ``epoch_findings`` (networks: epoch-curve readings that hold in most folds, e.g.
-        ``"still_improving (5/5 folds)"``; see :func:`read_epoch_curves`).
-        ``attrs["metric"]`` names the metric.
+        positive means overfitting), ``baseline``, ``tolerance_bias``,
+        ``tolerance_variance``, ``verdict``, ``evidence`` (one sentence), ``remedies``
+        (list of str, most promising first) and ``epoch_findings`` (networks: epoch-curve
+        readings that hold in most folds, e.g. ``"still_improving (5/5 folds)"``; see
+        :func:`read_epoch_curves`).  ``attrs["metric"]`` names the metric.
 
     Notes
     -----
-    Scores are oriented so that higher is better.  Let ``t`` and ``v`` be the mean training
-    and validation scores, ``s`` the fold std of ``v``, ``b`` the baseline and ``v*`` the best
-    validation score among finished candidates.  In Andrew Ng's terms the best validation
-    score stands in for the achievable (Bayes) score, so
+    Scores are oriented so that higher is better.  Let ``t`` and ``v`` be the candidate's
+    mean training and validation scores (fold stds ``s_t`` and ``s_v``), ``b`` the
+    baseline, and ``v*`` the best mean validation score among finished candidates (fold std
+    ``s*``).  As in Andrew Ng's recipe, with the best validation score standing in for the
+    achievable (Bayes) score:
 
     - *avoidable bias* is ``v* - t``: the candidate fits its own training rows worse than
       another model predicts unseen rows;
     - *variance* is the gap ``t - v``;
     - they add up to the shortfall ``v* - v``.
 
-    Differences count when they exceed the tolerance ``tau = max(s, min_effect * (v* - b))``:
-    smaller than the fold spread is indistinguishable from the choice of folds, and smaller
-    than a tenth (default) of what learning achieves over the dummy is not worth acting on.
+    A difference counts when it exceeds a tolerance made of the fold spread of the numbers
+    compared and of ``e = min_effect * (v* - b)``, a tenth (by default) of what learning
+    achieves over the dummy: smaller than the fold spread cannot be told from the choice of
+    folds, smaller than ``e`` is not worth acting on.
+
+    - bias tolerance ``tau_b = max(s_t, s*, e)`` (training score vs best validation score);
+    - variance tolerance ``tau_v = max(s_v, e)`` (training vs validation of one candidate).
+
     The rules, in order:
 
     1. ``failed``: the candidate did not finish (status failed or timeout).
-    2. ``high_bias`` if ``v* - t > tau`` or ``t - b <= tau`` (its training score is barely
-       above the dummy's); ``high_variance`` if ``t - v > tau``; both hold:
+    2. ``high_bias`` if ``v* - t > tau_b`` or ``t - b <= tau_b`` (its training score is
+       barely above the dummy's); ``high_variance`` if ``t - v > tau_v``; both:
        ``high_bias_and_variance``.
-    3. Neither, but ``v* - v > tau`` (clearly behind the best): the larger part of the
-       shortfall decides (``high_bias`` if ``v* - t >= t - v``, else ``high_variance``).
-    4. Neither, and ``v - b <= tau``: ``high_bias`` (no better than the dummy on validation;
-       the features may carry little signal).
-    5. Otherwise ``good_fit``: within ``tau`` of the best, a gap within ``tau``, and clearly
-       better than the dummy.
+    3. Neither, but the shortfall ``v* - v > max(tau_b, tau_v)`` (clearly behind the best):
+       the larger part decides (``high_bias`` if ``v* - t >= t - v``, else
+       ``high_variance``).
+    4. Neither, and ``v - b <= tau_v``: ``high_bias`` (no better than the dummy on
+       validation; the features may carry little signal).
+    5. Otherwise ``good_fit``: close to the best, a small gap, clearly above the dummy.
 
     Bias is judged against the best candidate, so a report with a flexible candidate
     (xgboost, a forest, an MLP) judges the others best; a lone candidate is judged against
-    the dummy only.  Candidates without training scores get ``"unknown"``.  A metric that is
-    a scorer callable has no dummy score (pass ``baseline=``).
+    the dummy only.  Candidates without training scores get ``"unknown"``.  A metric given
+    as a scorer callable has no dummy score (pass ``baseline=``; without one, ``e = 0``).
 
     Remedies (see :func:`remedies`) name the candidate's own parameters, e.g.
     ``"stronger regularization: raise mlp__dropout from 0.0 (e.g. to 0.2)"``.  For networks,
@@ -256,6 +276,7 @@ def diagnose(report: CVReport, *, baseline: float | str | None = None,
     ok = board[board["status"] == "ok"]
     best_name = str(ok.index[0]) if len(ok) else None
     best = float(ok[f"mean_test_{metric}"].iloc[0]) if len(ok) else np.nan
+    best_std = float(ok[f"std_test_{metric}"].iloc[0]) if len(ok) else np.nan
     rows = {}
     for name in board.index:
         result = report.results[name]
@@ -264,22 +285,23 @@ def diagnose(report: CVReport, *, baseline: float | str | None = None,
         tr = train[metric] if metric in train else pd.Series(dtype=float)
         t = float(tr.mean()) if len(tr) else np.nan
         v = float(te.mean()) if len(te) else np.nan
+        t_sd = float(tr.std(ddof=0)) if len(tr) else np.nan
         v_sd = float(te.std(ddof=0)) if len(te) else np.nan
-        row = {"train": t, "train_std": float(tr.std(ddof=0)) if len(tr) else np.nan,
-               "validation": v, "validation_std": v_sd,
+        row = {"train": t, "train_std": t_sd, "validation": v, "validation_std": v_sd,
                "gap": (t - v) * (1 if gib else -1), "baseline": base}
         findings: dict[str, int] = {}
         if result.status != "ok":
             first = next((ln for ln in (result.error or "").splitlines() if ln.strip()), "")
             verdict = Verdict("failed", f"the candidate did not finish ({result.status}): "
-                                        f"{first}", np.nan)
+                                        f"{first}", np.nan, np.nan)
         else:
-            verdict = fit_verdict(t, v, v_sd, baseline=base, best=best,
-                                  greater_is_better=gib, min_effect=min_effect,
-                                  metric=metric, best_name=best_name)
+            verdict = fit_verdict(t, v, train_std=t_sd, validation_std=v_sd, baseline=base,
+                                  best=best, best_std=best_std, greater_is_better=gib,
+                                  min_effect=min_effect, metric=metric, best_name=best_name)
             findings = _epoch_summary(report, name)
         n_folds = len(result.fold_models or ())
-        row.update(tolerance=verdict.tolerance, verdict=verdict.verdict,
+        row.update(tolerance_bias=verdict.tolerance_bias,
+                   tolerance_variance=verdict.tolerance_variance, verdict=verdict.verdict,
                    evidence=verdict.evidence,
                    remedies=remedies(result.estimator, verdict.verdict,
                                      findings=findings, error=result.error),

@@ -37,7 +37,6 @@ OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw")
 LR_SCHEDULES = ("none", "step", "exponential", "plateau", "cosine", "onecycle")
 AUGMENTATIONS = ("noise", "mixup")
 NUMERIC_EMBEDDINGS = ("periodic",)
-_PERIODIC = {"n_frequencies": 16, "dim": 4, "sigma": 0.1}
 HISTORY_KEYS = ("epoch", "train_loss", "valid_loss", "valid_score", "lr", "dur")
 
 
@@ -188,6 +187,8 @@ class _BaseTabularMLP(BaseEstimator):
     """
 
     _task = "classification"
+    # settings of numeric_embedding="periodic" (scale of the initial frequencies: sigma)
+    _periodic = {"n_frequencies": 16, "dim": 4, "sigma": 0.1}
     _constraints = {
         "depth": [Interval(int, 0, None)],
         "width": [Interval(int, 1, None)],
@@ -385,7 +386,7 @@ class _BaseTabularMLP(BaseEstimator):
             module__max_embedding_dim=self.max_embedding_dim,
             module__n_periodic=(self.encoder_.n_continuous_
                                 if self.numeric_embedding == "periodic" else 0),
-            module__periodic_params=_PERIODIC,
+            module__periodic_params=dict(self._periodic),
             optimizer__weight_decay=self.weight_decay,
             **{f"optimizer__{k}": v for k, v in optimizer_kwargs.items()},
             **{f"criterion__{k}": v for k, v in criterion_kwargs.items()})

@@ -90,6 +90,11 @@ def _summary_html(summary: Mapping | None) -> str:
     kinds = ", ".join(f"{v} {e(k)}" for k, v in summary["columns_by_kind"].items())
     parts = [f"<p>{summary['rows']} rows, {summary['columns']} feature columns ({kinds}); "
              f"{summary['missing_cells']} missing cells.</p>"]
+    by_kind: dict[str, list[str]] = {}
+    for col, kind in summary.get("column_kinds", {}).items():
+        by_kind.setdefault(kind, []).append(col)
+    parts += [f"<p class='muted'>{e(kind)}: {', '.join(e(c) for c in cols)}</p>"
+              for kind, cols in by_kind.items()]
     if summary["missing_by_column"]:
         miss = pd.DataFrame({"missing": summary["missing_by_column"]})
         miss.index.name = "column"

@@ -21,13 +21,16 @@ def data_summary(X: Any, y: Any, *, top: int = 15) -> dict:
     X = X if isinstance(X, pd.DataFrame) else pd.DataFrame(np.asarray(X)).rename(columns=str)
     y = pd.Series(np.asarray(y))
     kinds = {"numeric": 0, "categorical": 0, "boolean": 0}
+    column_kinds = {}
     for c in X.columns:
         if pd.api.types.is_bool_dtype(X[c]):
-            kinds["boolean"] += 1
+            kind = "boolean"
         elif pd.api.types.is_numeric_dtype(X[c]):
-            kinds["numeric"] += 1
+            kind = "numeric"
         else:
-            kinds["categorical"] += 1
+            kind = "categorical"
+        kinds[kind] += 1
+        column_kinds[str(c)] = kind
     missing = X.isna().sum()
     missing = missing[missing > 0].sort_values(ascending=False)
     if pd.api.types.is_numeric_dtype(y) and y.nunique() > 20:
@@ -37,6 +40,7 @@ def data_summary(X: Any, y: Any, *, top: int = 15) -> dict:
         target = {"kind": "classes", "counts": {str(k): int(v) for k, v in counts.items()}}
     return {
         "rows": int(len(X)), "columns": int(X.shape[1]), "columns_by_kind": kinds,
+        "column_kinds": column_kinds,
         "missing_cells": int(missing.sum()),
         "missing_by_column": {str(k): int(v) for k, v in missing.head(top).items()},
         "target_missing": int(y.isna().sum()), "target": target,

@@ -1,0 +1,120 @@
+"""Remedies name the candidate's own parameters, in the documented order (no fitting)."""
+
+import pytest
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.compose import TransformedTargetRegressor
+from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.tree import DecisionTreeClassifier
+from xgboost import XGBClassifier
+
+from foldstack.diagnostics import remedies
+from foldstack.models import TabularMLPClassifier
+
+
+def categories(lines):
+    return [line.split(":")[0] for line in lines]
+
+
+def test_variance_order_and_xgboost_parameters_in_a_pipeline():
+    est = Pipeline([("scale", StandardScaler()), ("model", XGBClassifier(max_depth=8))])
+    lines = remedies(est, "high_variance")
+    assert categories(lines) == ["more data", "stronger regularization", "a simpler model",
+                                 "tuning"]
+    assert "lower model__max_depth from 8 (e.g. to 4)" in lines[1]
+    assert "raise model__min_child_weight from 1" in lines[1]   # xgboost's default for None
+    assert "lower model__n_estimators from 100" in lines[1]
+    assert "model__max_depth" in lines[-1]
+
+
+def test_bias_order_and_xgboost_defaults():
+    lines = remedies(XGBClassifier(), "high_bias")
+    assert categories(lines) == ["a bigger model", "longer or better optimization",
+                                 "better features", "tuning"]
+    assert "raise max_depth from 6 (e.g. to 8)" in lines[0]
+    assert "raise n_estimators from 100 (e.g. to 200)" in lines[1]
+
+
+def test_mlp_variance_names_dropout_weight_decay_and_early_stopping():
+    mlp = TabularMLPClassifier(dropout=0.0, weight_decay=0.0, early_stopping=False)
+    lines = remedies(mlp, "high_variance")
+    text = "\n".join(lines)
+    assert "set augmentation='noise' (now None)" in lines[0]
+    assert "raise dropout from 0.0 (e.g. to 0.2)" in lines[1]
+    assert "raise weight_decay from 0.0 (e.g. to 0.001)" in lines[1]
+    assert "lower width from 256 (e.g. to 128)" in text
+    assert "early stopping: set early_stopping=True (now False)" in text
+
+
+def test_mlp_bias_names_capacity_and_epochs():
+    lines = remedies(make_pipeline(StandardScaler(), TabularMLPClassifier(max_epochs=3)),
+                     "high_bias")
+    assert "raise tabularmlpclassifier__width from 256 (e.g. to 512)" in lines[0]
+    assert "raise tabularmlpclassifier__depth from 3 (e.g. to 4)" in lines[0]
+    assert "raise tabularmlpclassifier__max_epochs from 3 (e.g. to 6)" in lines[1]
+
+
+def test_both_lists_bias_remedies_first():
+    lines = remedies(DecisionTreeClassifier(max_depth=3), "high_bias_and_variance")
+    cats = categories(lines)
+    assert cats.index("a bigger model") < cats.index("more data") < cats.index(
+        "stronger regularization")
+
+
+@pytest.mark.parametrize("est, verdict, expected", [
+    (DecisionTreeClassifier(max_depth=1), "high_bias", "raise max_depth from 1 (e.g. to 2)"),
+    (DecisionTreeClassifier(), "high_variance", "set max_depth=4 (now None)"),
+    (RandomForestClassifier(), "high_variance", "raise min_samples_leaf from 1 (e.g. to 5)"),
+    (RandomForestClassifier(n_estimators=50), "high_variance",
+     "raise n_estimators from 50 (e.g. to 300)"),
+    (LogisticRegression(C=10.0), "high_variance", "lower C from 10 (e.g. to 1)"),
+    (LogisticRegression(), "high_bias", "raise C from 1 (e.g. to 10)"),
+    (LogisticRegression(), "high_bias", "non-linear features"),
+    (Ridge(alpha=1.0), "high_variance", "raise alpha from 1 (e.g. to 10)"),
+    (KNeighborsClassifier(n_neighbors=3), "high_variance", "raise n_neighbors from 3"),
+    (HistGradientBoostingClassifier(), "high_variance", "lower max_leaf_nodes from 31"),
+    (TransformedTargetRegressor(regressor=Ridge(alpha=2.0)), "high_variance",
+     "raise regressor__alpha from 2"),
+])
+def test_each_family_names_its_parameter(est, verdict, expected):
+    assert expected in "\n".join(remedies(est, verdict))
+
+
+def test_epoch_findings_lead_when_they_agree_with_the_verdict():
+    mlp = TabularMLPClassifier(lr=50.0, max_epochs=3)
+    lines = remedies(mlp, "high_bias", findings=["oscillating"])
+    assert lines[0] == ("learning rate too high: lower lr from 50 (e.g. to 5); set "
+                        "grad_clip=1.0 (now None)")
+    lines = remedies(mlp, "high_bias", findings=["still_improving"])
+    assert lines[0].startswith("train longer: raise max_epochs from 3 (e.g. to 6)")
+    assert "raise max_epochs" not in "\n".join(lines[1:])     # not repeated further down
+    # "train longer" would add variance: not offered for a high-variance verdict
+    lines = remedies(mlp, "high_variance", findings=["still_improving"])
+    assert not any(x.startswith("train longer") for x in lines)
+    lines = remedies(mlp, "high_variance", findings=["overfitting"])
+    assert lines[0].startswith("stop earlier / regularize: raise dropout from 0.1")
+
+
+def test_failed_candidates():
+    error = ("fold 0: TrainingDivergedError: TabularMLPClassifier: training diverged at "
+             "epoch 1: the train loss became nan (lr=50).\n\nTraceback ...")
+    lines = remedies(TabularMLPClassifier(lr=50.0), "failed", error=error)
+    assert lines[0].startswith("learning rate too high (training diverged): lower lr from 50")
+    assert lines[1].startswith("fix the error: fold 0: TrainingDivergedError")
+    lines = remedies(LogisticRegression(), "failed", error="fold 2: ValueError: boom")
+    assert lines == ["fix the error: fold 2: ValueError: boom"]
+
+
+class _Custom(ClassifierMixin, BaseEstimator):
+    def __init__(self, knob=1):
+        self.knob = knob
+
+
+@pytest.mark.parametrize("verdict", ["high_bias", "high_variance", "high_bias_and_variance",
+                                     "good_fit", "unknown"])
+def test_unknown_estimators_get_generic_remedies(verdict):
+    lines = remedies(_Custom(), verdict)
+    assert lines and lines[-1].startswith("tuning: search its main hyperparameters")
