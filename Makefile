@@ -17,8 +17,13 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+DEMO := runs/demo
 demo: $(STAMP)
-	$(PY) examples/demo.py
+	$(PY) examples/demo_data.py $(DEMO)/data
+	$(VENV)/bin/foldstack cv $(DEMO)/data/train.csv --target churn --out $(DEMO)/run
+	$(VENV)/bin/foldstack predict $(DEMO)/run $(DEMO)/data/test.csv --id-col customer --proba \
+		-o $(DEMO)/submission.csv
+	$(PY) examples/demo_score.py $(DEMO)/submission.csv $(DEMO)/data/test_labels.csv
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check foldstack tests bench examples

@@ -19,15 +19,14 @@ import foldstack as fs
 
 
 def markdown_table(diagnosis) -> str:
-    """The diagnosis as a Markdown table (first two remedies of each candidate)."""
-    lines = ["| candidate | train | validation | gap | baseline | verdict | first remedies |",
+    """The diagnosis as a Markdown table (the remedies are listed below it)."""
+    lines = ["| candidate | train | validation | gap | baseline | verdict | epoch curves |",
              "| --- | ---: | ---: | ---: | ---: | --- | --- |"]
     for name, row in diagnosis.iterrows():
-        remedies = "<br>".join(row["remedies"][:2])
         lines.append(
             f"| {name} | {row['train']:.3f} | {row['validation']:.3f} ± "
             f"{row['validation_std']:.3f} | {row['gap']:+.3f} | {row['baseline']:.3f} | "
-            f"`{row['verdict']}` | {remedies} |")
+            f"`{row['verdict']}` | {row['epoch_findings'] or ''} |")
     return "\n".join(lines)
 
 
@@ -45,8 +44,6 @@ def main(out_dir: str = "docs/diagnostics") -> None:
     print()
     for name, row in diagnosis.iterrows():
         print(f"- **{name}** (`{row['verdict']}`): {row['evidence']}.")
-        if row["epoch_findings"]:
-            print(f"  Epoch curves: {row['epoch_findings']}.")
         for remedy in row["remedies"]:
             print(f"  - {remedy}")
 

@@ -51,6 +51,12 @@ def _dispatch(args, err, escape) -> int:
     except FoldstackError as exc:
         err.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
         return 2
+    except Exception as exc:  # a bug, not the user's input: say so without a traceback
+        logger.debug("unexpected error", exc_info=True)
+        err.print(f"[bold red]unexpected error:[/] {escape(type(exc).__name__)}: "
+                  f"{escape(str(exc))}\nFinished work is cached. Rerun with -v for the "
+                  "traceback, and please report it.", soft_wrap=True)
+        return 3
     except KeyboardInterrupt:
         err.print("interrupted: finished work is cached; rerun the same command to resume.")
         return 130

@@ -138,17 +138,24 @@ def run_cv(args: argparse.Namespace) -> int:
     write_json(run_info, out / "run.json")
 
     budget = opts.time_budget
+    verbose = 0 if args.quiet else 1
+    tuned: dict[str, Any] = {}
     with _backend(opts):
         if opts.tune:
             from foldstack.cli._tuning import tune_candidates
-            candidates = tune_candidates(candidates, opts, X, y, task, groups, scoring,
-                                         out / "cache", deadline=None if budget is None
-                                         else start + budget)
+            candidates, tuned = tune_candidates(
+                candidates, opts, X, y, task, groups, scoring, out / "cache",
+                deadline=None if budget is None else start + budget, verbose=verbose)
         remaining = None if budget is None else max(0.0, start + budget - time.time())
-        report = fs.selection.cross_validate_candidates(
-            candidates, X, y, cv=opts.cv, n_repeats=opts.repeats, groups=groups,
-            scoring=scoring, task=task, n_jobs=opts.n_jobs, cache_dir=out / "cache",
-            time_budget=remaining, random_state=opts.seed, verbose=0 if args.quiet else 1)
+        if candidates:
+            report = fs.selection.cross_validate_candidates(
+                candidates, X, y, cv=opts.cv, n_repeats=opts.repeats, groups=groups,
+                scoring=scoring, task=task, n_jobs=opts.n_jobs, cache_dir=out / "cache",
+                time_budget=remaining, random_state=opts.seed, verbose=verbose)
+        else:  # every model was tuned: start from an empty report on the same folds
+            report = next(iter(tuned.values())).report.subset([])
+    for name, result in tuned.items():  # tuned records join as they are: no refit
+        report = report.add(result.cv_result, name=name)
     if not report.ok_names:
         details = "; ".join(f"{n}: {e.splitlines()[0]}" for n, e in report.failures.items())
         write_json({**run_info, "status": "failed"}, out / "run.json")

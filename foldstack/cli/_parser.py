@@ -7,7 +7,8 @@ import argparse
 from foldstack._version import __version__
 
 EPILOG = """exit codes: 0 success; 1 every candidate failed; 2 bad usage or bad input
-(the message on stderr names the problem); 130 interrupted (Ctrl-C; rerun to resume)."""
+(the message on stderr names the problem); 3 unexpected error (a bug: please report it);
+130 interrupted (Ctrl-C; rerun to resume)."""
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -6,15 +6,9 @@ matplotlib only when called.
 """
 
 from foldstack.diagnostics._baseline import dummy_scores
-from foldstack.diagnostics._curves import (
-    EpochFinding,
-    LearningCurve,
-    epoch_curves,
-    learning_curve,
-    more_data_helps,
-    read_epoch_curves,
-)
+from foldstack.diagnostics._curves import LearningCurve, learning_curve, more_data_helps
 from foldstack.diagnostics._diagnose import VERDICTS, Verdict, diagnose, fit_verdict
+from foldstack.diagnostics._epochs import EpochFinding, epoch_curves, read_epoch_curves
 from foldstack.diagnostics._plots import (
     plot_confusion_matrix,
     plot_correlation,

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from foldstack.diagnostics._baseline import dummy_scores
-from foldstack.diagnostics._curves import epoch_curves, find_history, majority_findings
+from foldstack.diagnostics._epochs import epoch_curves, find_history, majority_findings
 from foldstack.diagnostics._remedies import remedies
 from foldstack.exceptions import InvalidParameterError
 from foldstack.selection import CVReport

@@ -71,13 +71,18 @@ def plot_leaderboard(report: CVReport, metric: str | None = None) -> Any:
     ax.barh(pos, mean, xerr=std, color="C0", alpha=0.85, capsize=4)
     ax.set_yticks(pos, [str(n) for n in board.index])
     base = _baseline(report, metric)
-    if np.isfinite(base):
-        ax.axvline(base, color="0.4", linestyle="--", label=f"dummy baseline ({base:.3g})")
-        ax.legend(loc="lower right")
     lo = np.nanmin(np.r_[mean - std, base]) if len(board) else 0
     hi = np.nanmax(np.r_[mean + std, base]) if len(board) else 1
     pad = 0.1 * (hi - lo or 1)
     ax.set_xlim(lo - pad, hi + pad)
+    left = lo - pad
+    for y, m, sd in zip(pos, mean, std):
+        ax.text(left + 0.01 * (hi - lo + 2 * pad), y, f" {m:.4g} ± {sd:.2g}", va="center",
+                ha="left", color="white", fontsize="small")
+    if np.isfinite(base):
+        ax.axvline(base, color="0.4", linestyle="--", label=f"dummy baseline ({base:.3g})")
+        ax.text(base, 1.0, f"dummy {base:.3g}", transform=ax.get_xaxis_transform(),
+                ha="center", va="bottom", color="0.4", fontsize="small")
     better = "higher" if report.greater_is_better[metric] else "lower"
     ax.set_xlabel(f"validation {metric} (mean ± std over {len(report.splits)} folds; "
                   f"{better} is better)")
@@ -155,7 +160,8 @@ def plot_learning_curve(curve: Any, metric: str | None = None) -> Any:
     ax.set_xlabel("training rows")
     ax.set_ylabel(metric)
     verdict = "more data would help" if curve.more_data_helps else "levelled off"
-    ax.set_title(f"Learning curve: {verdict}")
+    name = f"{curve.estimator_name}: " if curve.estimator_name else ""
+    ax.set_title(f"{name}learning curve ({verdict})")
     ax.legend(loc="best")
     return fig
 
@@ -179,15 +185,18 @@ def plot_epoch_curves(curves: pd.DataFrame, *, title: str | None = None) -> Any:
     curves = curves if "fold" in curves else curves.assign(fold=0)
     fig = _figure(7, 4.5)
     ax = fig.add_subplot()
+    handles = []
     for i, (fold, c) in enumerate(curves.groupby("fold", sort=True)):
         color = f"C{i % 10}"
-        ax.plot(c["epoch"], c["train_loss"], "--", color=color, alpha=0.8,
-                label=f"fold {fold} training")
+        (line,) = ax.plot(c["epoch"], c["train_loss"], "--", color=color, alpha=0.8,
+                          label=f"fold {fold} training")
         if "valid_loss" in c and c["valid_loss"].notna().any():
-            ax.plot(c["epoch"], c["valid_loss"], "-", color=color, label=f"fold {fold} validation")
+            (line,) = ax.plot(c["epoch"], c["valid_loss"], "-", color=color,
+                              label=f"fold {fold} validation")
             if "best" in c and c["best"].any():
                 b = c[c["best"].astype(bool)]
                 ax.scatter(b["epoch"], b["valid_loss"], color=color, zorder=3, s=30)
+        handles.append(line)
     losses = curves[["train_loss"] + (["valid_loss"] if "valid_loss" in curves else [])]
     positive = losses.to_numpy(dtype=float)
     positive = positive[np.isfinite(positive) & (positive > 0)]
@@ -196,8 +205,9 @@ def plot_epoch_curves(curves: pd.DataFrame, *, title: str | None = None) -> Any:
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss")
     ax.set_title(title or "Epoch curves (dashed: training, solid: validation, dot: best epoch)")
-    if curves["fold"].nunique() <= 5:
-        ax.legend(loc="best", fontsize="small", ncol=2)
+    if len(handles) <= 10:  # one entry per fold; the line style tells training from validation
+        ax.legend(handles=handles, labels=[f"fold {f}" for f in sorted(curves["fold"].unique())],
+                  loc="best", fontsize="small")
     return fig
 
 

@@ -27,9 +27,10 @@ class Knob:
     """
 
     param: str
-    move: str  # "raise" | "lower" | "set"
+    move: str  # "raise" | "lower" | "set" | "limit" (set when None, else lower)
     suggest: Callable[[Any], Any]
     default: Any = _DEFAULT
+    when: Callable[[dict], bool] | None = None  # applies only if when(all params) holds
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,9 @@ FAMILIES: tuple[Family, ...] = (
     Family(
         "mlp", frozenset({"_BaseTabularMLP"}),
         variance={
-            _MORE_DATA: (Knob("augmentation", "set", _set_if("noise", lambda v: v is None)),),
+            _MORE_DATA: (Knob("augmentation", "set", _set_if("noise", lambda v: v is None)),
+                         Knob("augmentation_strength", "raise", _times(2),
+                              when=lambda p: p.get("augmentation") is not None)),
             _REGULARIZE: (Knob("dropout", "raise", _raise_rate),
                           Knob("weight_decay", "raise", _raise_l2)),
             _SIMPLER: (Knob("hidden_layer_sizes", "lower", _shrink_sizes),
@@ -191,7 +194,7 @@ FAMILIES: tuple[Family, ...] = (
         "hist_gradient_boosting", frozenset({"BaseHistGradientBoosting"}),
         variance={
             _REGULARIZE: (Knob("max_leaf_nodes", "lower", _times(0.5, floor=4)),
-                          Knob("max_depth", "set", _if_none(4, _times(0.5, floor=2))),
+                          Knob("max_depth", "limit", _if_none(4, _times(0.5, floor=2))),
                           Knob("min_samples_leaf", "raise", _times(3)),
                           Knob("l2_regularization", "raise", _raise_l2)),
             _EARLY: (Knob("early_stopping", "set", _set_if(True, lambda v: v is not True)),),
@@ -223,7 +226,7 @@ FAMILIES: tuple[Family, ...] = (
         "forest", frozenset({"BaseForest"}),
         variance={
             _REGULARIZE: (Knob("min_samples_leaf", "raise", _times(5)),
-                          Knob("max_depth", "set", _if_none(8, _times(0.5, floor=2))),
+                          Knob("max_depth", "limit", _if_none(8, _times(0.5, floor=2))),
                           Knob("max_features", "set", _set_if(
                               "sqrt", lambda v: v is None or v == 1.0))),
             _AVERAGE: (Knob("n_estimators", "raise", _set_if(
@@ -240,7 +243,7 @@ FAMILIES: tuple[Family, ...] = (
     Family(
         "tree", frozenset({"BaseDecisionTree"}),
         variance={
-            _REGULARIZE: (Knob("max_depth", "set", _if_none(4, _times(0.5, floor=1))),
+            _REGULARIZE: (Knob("max_depth", "limit", _if_none(4, _times(0.5, floor=1))),
                           Knob("min_samples_leaf", "raise", _times(5)),
                           Knob("ccp_alpha", "raise", _set_if(0.01, lambda v: v == 0))),
         },
@@ -325,7 +328,7 @@ def _fmt(value: Any) -> str:
 
 
 def _knob_action(knob: Knob, params: dict, prefix: str) -> str | None:
-    if knob.param not in params:
+    if knob.param not in params or (knob.when is not None and not knob.when(params)):
         return None
     current = params[knob.param]
     shown = current
@@ -335,9 +338,10 @@ def _knob_action(knob: Knob, params: dict, prefix: str) -> str | None:
     if new is None:
         return None
     path = prefix + knob.param
-    if knob.move == "set":
+    if knob.move == "set" or (knob.move == "limit" and current is None):
         return f"set {path}={_fmt(new)} (now {_fmt(shown)})"
-    return f"{knob.move} {path} from {_fmt(shown)} (e.g. to {_fmt(new)})"
+    move = "lower" if knob.move == "limit" else knob.move
+    return f"{move} {path} from {_fmt(shown)} (e.g. to {_fmt(new)})"
 
 
 def _actions(knobs: Iterable[Knob], params: dict, prefix: str) -> list[str]:
@@ -393,7 +397,7 @@ def remedies(estimator: Any, verdict: str, *, findings: Iterable[str] = (),
     >>> from sklearn.tree import DecisionTreeClassifier
     >>> remedies(DecisionTreeClassifier(max_depth=8), "high_variance")[1]
     'stronger regularization: lower max_depth from 8 (e.g. to 4); raise min_samples_leaf \
-from 1 (e.g. to 5); set ccp_alpha=0.01 (now 0.0)'
+from 1 (e.g. to 5); raise ccp_alpha from 0.0 (e.g. to 0.01)'
     """
     prefix, final = final_estimator(estimator)
     family = family_of(final)

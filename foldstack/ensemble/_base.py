@@ -146,7 +146,8 @@ class BaseEnsemble(NamedMembersMixin, BaseEstimator):
         report = cross_validate_candidates(
             list(self.estimators), X, y, cv=self.cv, scoring=self.scoring, task=task,
             n_jobs=self.n_jobs, random_state=self.random_state, verbose=self.verbose)
-        return self._fit_from_report(report, X)
+        # cross_validate_candidates has already warned about members that failed
+        return self._fit_from_report(report, X, warn=False)
 
     @classmethod
     def from_report(cls, report: CVReport, names: Any = None, *, X: Any = None,
@@ -215,10 +216,10 @@ class BaseEnsemble(NamedMembersMixin, BaseEstimator):
                 if models and hasattr(models[0], attr) and not hasattr(self, attr):
                     setattr(self, attr, getattr(models[0], attr))
 
-    def _fit_from_report(self, report: CVReport, X: Any = None) -> Any:
+    def _fit_from_report(self, report: CVReport, X: Any = None, warn: bool = True) -> Any:
         from foldstack.ensemble._crossfit import cross_fit, mean_fold_score
 
-        names = usable_names(self, report)
+        names = usable_names(self, report, warn=warn)
         report = report.subset(names)
         if self._passthrough_needed and X is None:
             raise InvalidParameterError(
@@ -236,7 +237,8 @@ class BaseEnsemble(NamedMembersMixin, BaseEstimator):
         self.cv_report_ = report
         self.oof_ = self._apply_combiner(state, P, X)
         self.oof_score_ = mean_fold_score(report, self.oof_)
-        self.cv_scores_, self.cv_oof_ = cross_fit(self, report, P, y_fit, X, names)
+        self.cv_scores_, self.cv_oof_ = cross_fit(self, report, P, y_fit, X, names,
+                                                  in_sample=self.oof_)
         test = self.cv_scores_[(self.cv_scores_["subset"] == "test")
                                & (self.cv_scores_["metric"] == report.primary)]
         self.cv_score_ = float(test["value"].mean()) if len(test) else np.nan
@@ -258,7 +260,7 @@ class BaseEnsemble(NamedMembersMixin, BaseEstimator):
     # -- prediction -------------------------------------------------------------------------
     def _member_predictions(self, X: Any) -> np.ndarray:
         check_is_fitted(self)
-        check_columns(self, X)
+        X = check_columns(self, X)
         if is_classifier(self):
             return np.stack([m.predict_proba(X) for m in self.estimators_], axis=1)
         return np.stack([np.asarray(m.predict(X), dtype=float) for m in self.estimators_],
@@ -266,7 +268,7 @@ class BaseEnsemble(NamedMembersMixin, BaseEstimator):
 
     def _combined(self, X: Any) -> np.ndarray:
         P = self._member_predictions(X)
-        return self._apply_combiner(self._state(), P, X)
+        return self._apply_combiner(self._state(), P, as_table(X))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -289,11 +291,11 @@ def check_fit_data(est: Any, X: Any, y: Any) -> tuple[Any, np.ndarray, str]:
         raise InvalidParameterError(f"{name} requires y to be passed, but the target y is "
                                     "None.")
     y = column_or_1d(y, warn=True)
+    X = as_table(X)
     if hasattr(X, "tocsr"):
         X = X.tocsr()  # every sparse format; rows are taken per fold
-    shape = getattr(X, "shape", None) or np.shape(X)
-    if len(shape) == 2 and shape[1] == 0:
-        raise DataError(f"{name}: found X with 0 feature(s) (shape={tuple(shape)}) while a "
+    if X.ndim == 2 and X.shape[1] == 0:
+        raise DataError(f"{name}: found X with 0 feature(s) (shape={X.shape}) while a "
                         "minimum of 1 is required.")
     X, y, _ = check_X_y(X, y)
     if not is_classifier(est) and y.dtype.kind in "fiu" and np.isinf(y.astype(float)).any():
@@ -354,7 +356,7 @@ def check_members(est: Any) -> None:
 def check_report_task(cls: type, report: CVReport, owner: str) -> None:
     classification = report.task != "regression"
     if classification != issubclass(cls, ClassifierMixin):
-        other = "Regressor" if classification else "Classifier"
+        other = "Classifier" if classification else "Regressor"
         twin = cls.__name__.replace("Classifier", "").replace("Regressor", "") + other
         raise InvalidParameterError(f"{owner}: the report is for {report.task}; use "
                                     f"{twin}.from_report instead.")
@@ -378,7 +380,7 @@ def resolve_names(report: CVReport, names: Any, owner: str) -> list[str]:
     return names
 
 
-def usable_names(est: Any, report: CVReport) -> list[str]:
+def usable_names(est: Any, report: CVReport, warn: bool = True) -> list[str]:
     """The members that finished CV in ``report``; warn about the others, fail if none."""
     owner = type(est).__name__
     names = [n for n, _ in est.estimators]
@@ -389,7 +391,7 @@ def usable_names(est: Any, report: CVReport) -> list[str]:
     bad = [n for n in names if report.results[n].status != "ok"
            or report.results[n].oof is None or report.results[n].fold_models is None]
     ok = [n for n in names if n not in bad]
-    if bad and ok:
+    if bad and ok and warn:
         first = {n: (report.results[n].error or report.results[n].status).splitlines()[0]
                  for n in bad}
         warnings.warn(f"{owner}: {len(bad)} of {len(names)} estimators did not finish "
@@ -432,16 +434,20 @@ def report_scoring(report: CVReport) -> list[str] | None:
     return list(report.metrics)
 
 
-def check_columns(est: Any, X: Any) -> None:
-    """``validate_data(reset=False)`` with a clear error for missing columns."""
-    if not hasattr(X, "shape") and not hasattr(X, "__array__"):
-        X = np.asarray(X)
+def as_table(X: Any) -> Any:
+    """X as given when it has a shape (DataFrame, array, sparse matrix), else an array."""
+    return X if hasattr(X, "shape") else np.asarray(X)
+
+
+def check_columns(est: Any, X: Any) -> Any:
+    """``validate_data(reset=False)`` with a clear error for missing columns; returns X."""
+    X = as_table(X)
     if len(X.shape) != 2:
         raise DataError(f"{type(est).__name__}: X must be 2-dimensional (rows x columns); got "
                         f"shape {X.shape}. Reshape your data: X.reshape(1, -1) for one row, "
                         "X.reshape(-1, 1) for one column.")
     if not (hasattr(est, "n_features_in_") or hasattr(est, "feature_names_in_")):
-        return
+        return X
     try:
         validate_data(est, X, reset=False, skip_check_array=True)
     except ValueError as exc:
@@ -455,6 +461,7 @@ def check_columns(est: Any, X: Any) -> None:
                     f"fitted with; pass a table with the same columns as in fit. ({exc})"
                 ) from exc
         raise
+    return X
 
 
 def _refit(estimator: Any, X: Any, y: np.ndarray, seed: int, n_threads: int | None) -> Any:

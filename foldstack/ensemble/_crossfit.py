@@ -63,20 +63,28 @@ def _take(X: Any, idx: np.ndarray) -> Any:
 
 
 def cross_fit(ensemble: Any, report: CVReport, P: np.ndarray, y: np.ndarray, X: Any,
-              names: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
-    """Tidy fold scores (``test``: honest, ``train``: the fold's own fit) and honest OOF."""
+              names: list[str], in_sample: np.ndarray | None = None
+              ) -> tuple[pd.DataFrame, np.ndarray]:
+    """Tidy fold scores and the honest (cross-fitted) ensemble OOF predictions.
+
+    ``test`` rows: fold k scored by the combiner fitted on the other folds (honest).
+    ``train`` rows (when ``in_sample`` is given): fold k scored by ``in_sample``, the
+    predictions of the combiner fitted on every row (in-sample, optimistic), so that the
+    leaderboard's ``gap_<m>`` is the optimism that cross-fitting removed.
+    """
     funcs = metric_functions(report)
     rows, total, count = [], None, np.zeros(len(y))
     for k, (tr, va) in enumerate(report.splits):
         state = ensemble._fit_combiner(P[tr], y[tr], _take(X, tr), names, report)
-        pred_va = ensemble._apply_combiner(state, P[va], _take(X, va))
-        pred_tr = ensemble._apply_combiner(state, P[tr], _take(X, tr))
-        for subset, idx, pred in (("train", tr, pred_tr), ("test", va, pred_va)):
-            rows += [(k, subset, m, f(report.y[idx], pred, report.classes))
+        pred = ensemble._apply_combiner(state, P[va], _take(X, va))
+        rows += [(k, "test", m, f(report.y[va], pred, report.classes))
+                 for m, f in funcs.items()]
+        if in_sample is not None:
+            rows += [(k, "train", m, f(report.y[va], in_sample[va], report.classes))
                      for m, f in funcs.items()]
         if total is None:
-            total = np.zeros((len(y), *pred_va.shape[1:]))
-        total[va] += pred_va
+            total = np.zeros((len(y), *pred.shape[1:]))
+        total[va] += pred
         count[va] += 1
     with np.errstate(invalid="ignore", divide="ignore"):
         oof = total / (count if total.ndim == 1 else count[:, None])
@@ -163,8 +171,9 @@ def ensemble_result(ensemble: Any, name: str | None = None) -> CandidateResult:
     """The fitted ensemble as a report row: honest (cross-fitted) fold scores, kind "ensemble".
 
     ``scores`` holds, per fold, the ``test`` score of the combiner fitted on the other folds
-    (honest) and its ``train`` score on the rows it was fitted on; ``oof`` holds the
-    cross-fitted predictions.  There are no fold models and no times.
+    (honest) and, as ``train``, the in-sample score of the combiner fitted on all rows; the
+    leaderboard's ``gap_<m>`` is then the optimism of the in-sample score.  ``oof`` holds
+    the cross-fitted predictions.  There are no fold models and no times.
     """
     check_is_fitted(ensemble)
     name = ensemble.default_name if name is None else name

@@ -177,7 +177,8 @@ _DOC_COMMON = """
         **Honest** estimate of the ensemble's primary score: the mean over folds of the
         held-out score of a meta-model fitted on the other folds' OOF rows (cross-fitting).
     cv_scores_ : DataFrame
-        Per fold and metric: ``test`` (honest, cross-fitted) and ``train`` scores.
+        Tidy (fold, subset, metric, value): ``test`` rows are the honest cross-fitted fold
+        scores, ``train`` rows the in-sample ones (their mean is ``oof_score_``).
     oof_score_ : float
         **In-sample** (optimistic) score: the meta-model fitted on all OOF rows, scored on
         those same rows (mean over folds).

@@ -77,11 +77,11 @@ _COMMON_DOC = """
     ----------
     depth : int, default=3
         Number of hidden layers.
-    width : int, default=256
+    width : int, default=128
         Units of each hidden layer.
     hidden_layer_sizes : tuple of int, default=None
         Width of each hidden layer, overriding ``depth`` and ``width`` (e.g. ``(512, 128)``).
-    activation : {"relu", "leaky_relu", "gelu", "selu", "silu"}, default="silu"
+    activation : {"relu", "leaky_relu", "gelu", "selu", "silu"}, default="<ACTIVATION>"
     batch_norm : bool, default=False
         Batch normalization after each hidden linear layer.
     dropout : float, default=0.1
@@ -119,20 +119,20 @@ default="cosine"
     early_stopping : bool, default=True
         Hold out ``validation_fraction`` of the rows (stratified for classifiers) to stop
         early and pick the best epoch; when False, train ``max_epochs`` epochs on all rows.
-    validation_fraction : float, default=0.15
+    validation_fraction : float, default=0.1
     patience : int, default=16
         Epochs without a lower validation loss before stopping.
     grad_clip : float, default=None
         Clip each step's gradient norm to this value.
-    augmentation : {"noise", "mixup"}, default=None
+    augmentation : {"noise", "mixup"}, default=<AUGMENTATION>
         "noise" adds Gaussian noise of std ``augmentation_strength`` to the preprocessed
         numeric inputs; "mixup" mixes pairs of embedded rows and their targets with weights
-        drawn from Beta(``augmentation_strength``, ``augmentation_strength``).
-    augmentation_strength : float, default=0.1
-    numeric_transform : {"robust", "standard", "quantile"}, default="robust"
-        "robust": center on the median, divide by the interquartile range and clip smoothly
-        to about +-3; "standard": mean and standard deviation; "quantile": a rank-based map
-        to a normal distribution.  All use training statistics only.
+        drawn from Beta(``augmentation_strength``, ``augmentation_strength``).  <AUG_NOTE>
+    augmentation_strength : float, default=0.2
+    numeric_transform : {"robust", "standard", "quantile"}, default="quantile"
+        "quantile": a rank-based map to a normal distribution (quantiles of the training
+        rows); "robust": center on the median, divide by the interquartile range and clip
+        smoothly to about +-3 (RealMLP's scaling); "standard": mean and standard deviation.
     numeric_features : list of str or int, default=None
         Columns to treat as numeric whatever their dtype; a non-number in them raises a
         :class:`~foldstack.exceptions.DataError` naming the column.  None: inferred.
@@ -146,10 +146,11 @@ default="cosine"
         Levels seen fewer times in the training rows share the "other" code.
     max_embedding_dim : int, default=16
         Upper bound of each categorical embedding's width.
-    numeric_embedding : {"periodic"}, default=None
+    numeric_embedding : {"periodic"} or None, default="periodic"
         "periodic": each numeric column also gets trainable periodic features
-        (``cos(2 pi (f x + b))`` with 16 learned frequencies mapped to 4 features, as in
-        RealMLP's PBLD embeddings), which help on smooth regression targets.
+        (``cos(2 pi (f x + b))``, 16 learned frequencies initialized with scale <SIGMA>,
+        mapped to 4 features, as in RealMLP's PBLD embeddings); None feeds the scaled
+        values alone.
     device : {"cpu", "cuda", "auto"}, default="cpu"
         "auto" uses CUDA when a GPU is visible.
     random_state : int, RandomState instance or None, default=None
@@ -159,6 +160,14 @@ default="cosine"
     verbose : int, default=0
         Print one line per epoch when > 0.
 """
+
+
+
+def _common_doc(activation: str, augmentation: str, sigma: str, aug_note: str) -> str:
+    return (_COMMON_DOC.replace("<ACTIVATION>", activation)
+            .replace("<AUGMENTATION>", augmentation).replace("<SIGMA>", sigma)
+            .replace("  <AUG_NOTE>", f"  {aug_note}" if aug_note else ""))
+
 
 _ATTRIBUTES_DOC = """
     history_ : list of dict
@@ -225,15 +234,15 @@ class _BaseTabularMLP(BaseEstimator):
         "verbose": [Interval(int, 0, None), "boolean"],
     }
 
-    def __init__(self, *, depth=3, width=256, hidden_layer_sizes=None, activation="silu",
+    def __init__(self, *, depth=3, width=128, hidden_layer_sizes=None, activation="silu",
                  batch_norm=False, dropout=0.1, module=None, module_params=None,
                  optimizer="adamw", lr=2e-3, momentum=0.9, weight_decay=1e-4,
                  lr_schedule="cosine", lr_schedule_params=None, batch_size="auto",
-                 max_epochs=100, early_stopping=True, validation_fraction=0.15, patience=16,
-                 grad_clip=None, augmentation=None, augmentation_strength=0.1,
-                 numeric_transform="robust", numeric_features=None, categorical_features=None,
+                 max_epochs=100, early_stopping=True, validation_fraction=0.1, patience=16,
+                 grad_clip=None, augmentation=None, augmentation_strength=0.2,
+                 numeric_transform="quantile", numeric_features=None, categorical_features=None,
                  one_hot_max_categories=8, max_categories=512, min_frequency=3,
-                 max_embedding_dim=16, numeric_embedding=None, device="cpu",
+                 max_embedding_dim=16, numeric_embedding="periodic", device="cpu",
                  random_state=None, verbose=0):
         self.depth = depth
         self.width = width
@@ -435,7 +444,9 @@ class _BaseTabularMLP(BaseEstimator):
 
 class TabularMLPClassifier(ClassifierMixin, _BaseTabularMLP):
     __doc__ = ("""Multi-layer perceptron classifier for tables, trained with skorch.
-""" + _COMMON_DOC + """    class_weight : "balanced" or dict, default=None
+""" + _common_doc("silu", '"mixup"', "0.1",
+                  "Mixup keeps probabilities calibrated (log loss) on small tables.")
+       + """    class_weight : "balanced" or dict, default=None
         Weights of the classes in the loss ("balanced": inverse class frequencies).
     label_smoothing : float, default=0.0
         Label smoothing of the cross-entropy loss (it raises log loss; off by default).
@@ -481,15 +492,15 @@ class TabularMLPClassifier(ClassifierMixin, _BaseTabularMLP):
         "label_smoothing": [Interval(float, 0, 1, closed="left")],
     }
 
-    def __init__(self, *, depth=3, width=256, hidden_layer_sizes=None, activation="silu",
+    def __init__(self, *, depth=3, width=128, hidden_layer_sizes=None, activation="silu",
                  batch_norm=False, dropout=0.1, module=None, module_params=None,
                  optimizer="adamw", lr=2e-3, momentum=0.9, weight_decay=1e-4,
                  lr_schedule="cosine", lr_schedule_params=None, batch_size="auto",
-                 max_epochs=100, early_stopping=True, validation_fraction=0.15, patience=16,
-                 grad_clip=None, augmentation=None, augmentation_strength=0.1,
-                 numeric_transform="robust", numeric_features=None, categorical_features=None,
+                 max_epochs=100, early_stopping=True, validation_fraction=0.1, patience=16,
+                 grad_clip=None, augmentation="mixup", augmentation_strength=0.2,
+                 numeric_transform="quantile", numeric_features=None, categorical_features=None,
                  one_hot_max_categories=8, max_categories=512, min_frequency=3,
-                 max_embedding_dim=16, numeric_embedding=None, device="cpu",
+                 max_embedding_dim=16, numeric_embedding="periodic", device="cpu",
                  random_state=None, verbose=0,
                  class_weight=None, label_smoothing=0.0):
         super().__init__(
@@ -552,7 +563,8 @@ class TabularMLPClassifier(ClassifierMixin, _BaseTabularMLP):
 
 class TabularMLPRegressor(RegressorMixin, _BaseTabularMLP):
     __doc__ = ("""Multi-layer perceptron regressor for tables, trained with skorch.
-""" + _COMMON_DOC + """    standardize_target : bool, default=True
+""" + _common_doc("gelu", "None", "0.3", "")
+       + """    standardize_target : bool, default=True
         Train on ``(y - mean) / std`` of the training rows; predictions are mapped back.
 
     Attributes
@@ -574,17 +586,18 @@ class TabularMLPRegressor(RegressorMixin, _BaseTabularMLP):
     """)
 
     _task = "regression"
+    _periodic = {"n_frequencies": 16, "dim": 4, "sigma": 0.3}  # smooth targets: wider scale
     _constraints = {**_BaseTabularMLP._constraints, "standardize_target": ["boolean"]}
 
-    def __init__(self, *, depth=3, width=256, hidden_layer_sizes=None, activation="silu",
+    def __init__(self, *, depth=3, width=128, hidden_layer_sizes=None, activation="gelu",
                  batch_norm=False, dropout=0.1, module=None, module_params=None,
                  optimizer="adamw", lr=2e-3, momentum=0.9, weight_decay=1e-4,
                  lr_schedule="cosine", lr_schedule_params=None, batch_size="auto",
-                 max_epochs=100, early_stopping=True, validation_fraction=0.15, patience=16,
-                 grad_clip=None, augmentation=None, augmentation_strength=0.1,
-                 numeric_transform="robust", numeric_features=None, categorical_features=None,
+                 max_epochs=100, early_stopping=True, validation_fraction=0.1, patience=16,
+                 grad_clip=None, augmentation=None, augmentation_strength=0.2,
+                 numeric_transform="quantile", numeric_features=None, categorical_features=None,
                  one_hot_max_categories=8, max_categories=512, min_frequency=3,
-                 max_embedding_dim=16, numeric_embedding=None, device="cpu",
+                 max_embedding_dim=16, numeric_embedding="periodic", device="cpu",
                  random_state=None, verbose=0,
                  standardize_target=True):
         super().__init__(

@@ -10,14 +10,20 @@ import pandas as pd
 logger = logging.getLogger(__name__)
 
 
-def _network_names(report: Any) -> list[str]:
-    from foldstack.diagnostics._curves import find_history
+def _epoch_curves(report: Any) -> dict[str, Any]:
+    """Name -> per-epoch losses, for every finished candidate that is a network."""
+    from foldstack.diagnostics import epoch_curves
+    from foldstack.exceptions import FoldstackError
 
-    names = []
-    for name, r in report.results.items():
-        if r.status == "ok" and r.fold_models and find_history(r.fold_models[0]) is not None:
-            names.append(name)
-    return names
+    out = {}
+    for name in report.ok_names:
+        if report.results[name].kind != "model":
+            continue
+        try:
+            out[name] = epoch_curves(report, name)
+        except FoldstackError:  # not a network: it has no epochs
+            continue
+    return out
 
 
 def report_figures(report: Any, *, chosen: str | None = None,
@@ -47,9 +53,9 @@ def report_figures(report: Any, *, chosen: str | None = None,
                      lambda: D.plot_confusion_matrix(report, best)))
         jobs.append((f"ROC and precision-recall curves: {best}",
                      lambda: D.plot_roc_pr(report, best)))
-    for name in _network_names(report):
-        jobs.append((f"Epoch curves: {name}", lambda name=name: D.plot_epoch_curves(
-            D.epoch_curves(report, name), title=name)))
+    for name, curves in _epoch_curves(report).items():
+        jobs.append((f"Epoch curves: {name}", lambda name=name, curves=curves:
+                     D.plot_epoch_curves(curves, title=name)))
     for name, curve in (learning_curves or {}).items():
         jobs.append((f"Learning curve: {name}", lambda curve=curve: D.plot_learning_curve(curve)))
     out = {}

@@ -10,7 +10,6 @@ ensembles) without being refitted.
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import dataclasses
 import logging
@@ -18,8 +17,6 @@ import numbers
 import os
 import socket
 import tempfile
-import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,19 +41,30 @@ from foldstack.selection._report import CandidateResult, CVReport
 from foldstack.selection._scoring import Metric, resolve_scoring
 from foldstack.selection._space import SearchSpace, parse_space, valid_names
 from foldstack.selection._splits import make_splits
+from foldstack.selection._study import (
+    PRUNERS,
+    SAMPLERS,
+    STORAGE_FILE,
+    best_trial,
+    check_strategy,
+    create_study,
+    finished_states,
+    make_pruner,
+    make_sampler,
+    mean,
+    n_finished,
+    open_storage,
+    optuna_logging,
+    require_optuna,
+    study_names,
+    trials_frame,
+)
 from foldstack.utils._parallel import effective_n_jobs, threads_per_task
 from foldstack.utils._random import derive_seed
-from foldstack.utils._validation import check_option
 
 logger = logging.getLogger(__name__)
 
 NAME = "tuned"  # the candidate name of ``cv_result`` (rename it with ``report.add(name=)``)
-SAMPLERS = ("tpe", "random", "grid")
-PRUNERS = ("median", "hyperband", "none")
-_STORAGE_FILE = "tune.sqlite3"
-_SQLITE_TIMEOUT = 30  # seconds a process waits for another's write lock on a shared file
-# errors of two processes creating one storage's tables at the same time: retried
-_CREATION_RACES = ("already exists", "UNIQUE constraint failed", "database is locked")
 
 
 @dataclass(frozen=True, eq=False)
@@ -162,8 +170,10 @@ def tune(
     scoring : str, callable, list or dict, default=None
         As in :func:`cross_validate_candidates`; the first metric is optimised.  Use the
         report's scoring so that the tuned record has the same metrics.
-    groups, task
-        As in :func:`cross_validate_candidates`.
+    groups : array-like of shape (n_samples,), default=None
+        Group labels, as in :func:`cross_validate_candidates`.
+    task : {"binary", "multiclass", "regression"}, default=None
+        Override the task inferred from ``y``.
     n_trials : int or None, default=50
         Finished trials (complete, pruned or failed) the study should hold.  A resumed or
         shared study counts the trials it already has, so rerunning an interrupted call
@@ -172,7 +182,8 @@ def tune(
     timeout : float, default=None
         Seconds after which no new trial starts.
     sampler : {"tpe", "random", "grid"} or optuna sampler, default="tpe"
-        ``"grid"`` tries every combination of a finite space (categorical and int
+        ``"tpe"`` is multivariate TPE after ``min(10, max(5, n_trials // 3))`` random
+        trials; ``"grid"`` tries every combination of a finite space (categorical and int
         parameters).  Named samplers are seeded from ``random_state``.
     pruner : {"median", "hyperband", "none"}, optuna pruner or None, default="median"
         A trial reports its running mean after each fold; ``"median"`` stops it when that
@@ -241,11 +252,11 @@ def tune(
     >>> report.add(result.cv_result, name="tuned").names
     ('default', 'tuned')
     """
-    optuna = _require_optuna()
+    optuna = require_optuna()
     named = _check_candidates({NAME: estimator})
     _check_arguments(n_trials, timeout, nested, n_jobs, verbose)
-    sampler_spec = _check_strategy("sampler", sampler, SAMPLERS, optuna.samplers.BaseSampler)
-    pruner_spec = _check_strategy("pruner", "none" if pruner is None else pruner, PRUNERS,
+    sampler_spec = check_strategy("sampler", sampler, SAMPLERS, optuna.samplers.BaseSampler)
+    pruner_spec = check_strategy("pruner", "none" if pruner is None else pruner, PRUNERS,
                                   optuna.pruners.BasePruner)
     parsed = parse_space(space, estimator)
     if sampler_spec == "grid":
@@ -264,8 +275,8 @@ def tune(
         study_name = f"tune-{type(estimator).__name__}-{problem.setup_fingerprint()[:12]}"
     search = _Search(sampler_spec, pruner_spec, n_trials, timeout, n_jobs, random_state,
                      verbose)
-    with _optuna_logging(verbose):
-        storage_obj = _open_storage(storage, cache_dir)
+    with optuna_logging(verbose):
+        storage_obj = open_storage(storage, cache_dir)
         nested_out = None
         if nested:
             nested_out = _nested(problem, search, storage_obj, study_name, X, y, y_fit, groups,
@@ -276,7 +287,8 @@ def tune(
     report = CVReport(task=task, splits=splits, metrics=tuple(m.name for m in metrics),
                       greater_is_better={m.name: m.greater_is_better for m in metrics},
                       results={NAME: cv_result}, y=y, classes=classes, data_fingerprint=data_fp)
-    trials = _trials_frame(study, problem)
+    trials = trials_frame(study, problem.space.decode, problem.primary,
+                          len(problem.splits), problem.greater_is_better)
     outer_scores = outer_score = nested_result = None
     if nested_out is not None:
         outer_scores, outer_outs = nested_out
@@ -325,6 +337,15 @@ class _Problem:
     def greater_is_better(self) -> bool:
         return bool(self.metrics[0].greater_is_better)
 
+    @property
+    def direction(self) -> str:
+        return "maximize" if self.greater_is_better else "minimize"
+
+    def setup(self) -> dict:
+        """Stored with the study, which refuses to resume under another setup."""
+        return {"setup": self.setup_fingerprint(), "metric": self.primary,
+                "space": self.space.describe()}
+
     def setup_fingerprint(self) -> str:
         """What a study's trial values depend on, besides the configuration."""
         return fingerprint(self.base_fp, self.estimator, self.splits, self.seeds,
@@ -359,7 +380,7 @@ class _Problem:
                 continue
             trial.set_user_attr("test", test)
             trial.set_user_attr("train", train)
-            running = _mean(test)
+            running = mean(test)
             if np.isfinite(running):
                 trial.report(running, i)
                 if i < len(self.splits) - 1 and trial.should_prune():
@@ -379,7 +400,7 @@ class _Problem:
                 message = f"fold {outs[-1]['fold']}: {outs[-1]['message']}"
                 trial.set_user_attr("error", message[:2000])
                 raise _TrialFailed(message)
-            value = _mean([o["test"][self.primary] for o in outs])
+            value = mean([o["test"][self.primary] for o in outs])
             if not np.isfinite(value):
                 message = f"{self.primary} is NaN in every fold"
                 trial.set_user_attr("error", message)
@@ -387,12 +408,6 @@ class _Problem:
             keeper.offer(trial.number, value, outs)
             return value
         return objective
-
-
-def _mean(values: list[float]) -> float:
-    arr = np.asarray(values, dtype=float)
-    arr = arr[np.isfinite(arr)]
-    return float(arr.mean()) if arr.size else float("nan")
 
 
 class _Best:
@@ -425,19 +440,20 @@ class _Search:
     def run(self, problem: _Problem, storage: Any, name: str) -> tuple[Any, dict, list[dict]]:
         """Run the study to ``n_trials`` finished trials; return it, the best params and
         the best trial's fold records."""
-        optuna = _require_optuna()
+        optuna = require_optuna()
         workers = effective_n_jobs(self.n_jobs)
         in_memory = isinstance(storage, optuna.storages.InMemoryStorage)
         with contextlib.ExitStack() as stack:
             shared = storage
             if workers > 1 and in_memory:  # workers need a storage they can all open
                 tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="foldstack-"))
-                shared = _open_storage(Path(tmp) / _STORAGE_FILE, None)
-                if name in _study_names(storage):
+                shared = open_storage(Path(tmp) / STORAGE_FILE, None)
+                if name in study_names(storage):
                     optuna.copy_study(from_study_name=name, from_storage=storage,
                                       to_storage=shared)
-            study = _create_study(shared, name, problem, self._pruner(problem))
-            before = _n_finished(study)
+            study = create_study(shared, name, problem.direction, problem.setup(),
+                                 self._pruner(problem))
+            before = n_finished(study)
             study.sampler = self._sampler(problem, 0, before)
             if workers == 1:
                 kept = [_run_study(study, problem, self.n_trials, self.timeout, _worker_id(),
@@ -446,18 +462,19 @@ class _Search:
                 logger.info("tuning with %d worker processes on study %r", workers, name)
                 sub = dataclasses.replace(problem, n_threads=threads_per_task(self.n_jobs))
                 todo = None if self.n_trials is None else max(self.n_trials - before, 0)
+                shares = [None if todo is None else todo // workers + (k < todo % workers)
+                          for k in range(workers)]
                 kept = Parallel(n_jobs=workers)(
                     delayed(_worker)(sub, shared, name, self._sampler(problem, k + 1, before),
                                      self._pruner(problem), self.n_trials, self.timeout,
-                                     self.verbose,
-                                     None if todo is None else todo // workers + (k < todo % workers))
+                                     self.verbose, shares[k])
                     for k in range(workers))
-            if shared is not storage:
-                if name in _study_names(storage):
+            if shared is not storage:  # back from the temporary file into memory
+                if name in study_names(storage):
                     optuna.delete_study(study_name=name, storage=storage)
                 optuna.copy_study(from_study_name=name, from_storage=shared, to_storage=storage)
-            study = optuna.load_study(study_name=name, storage=storage)
-        best = _best_trial(study, name)
+                study = optuna.load_study(study_name=name, storage=storage)
+        best = best_trial(study, name)
         params = problem.space.decode(best.params)
         records = {k.number: k for k in kept if k.number is not None}
         hit = records.get(best.number)
@@ -473,48 +490,17 @@ class _Search:
         return study, params, outs
 
     def _sampler(self, problem: _Problem, worker: int, n_before: int) -> Any:
-        optuna = _require_optuna()
-        if not isinstance(self.sampler, str):
-            if worker > 1:  # copies in worker processes must not draw the same values
-                sampler = _copy(self.sampler)
-                sampler.reseed_rng()
-                return sampler
-            return self.sampler
         # a resumed study gets fresh random draws, not a replay of its first trials
-        seed = derive_seed(self.random_state, "sampler", worker, n_before)
-        if self.sampler == "tpe":
-            return optuna.samplers.TPESampler(seed=seed)
-        if self.sampler == "random":
-            return optuna.samplers.RandomSampler(seed=seed)
-        return optuna.samplers.GridSampler(problem.space.grid(), seed=seed)
+        return make_sampler(self.sampler, n_trials=self.n_trials, reseed=worker > 1,
+                            seed=derive_seed(self.random_state, "sampler", worker, n_before),
+                            grid=problem.space.grid)
 
     def _pruner(self, problem: _Problem) -> Any:
-        optuna = _require_optuna()
-        if not isinstance(self.pruner, str):
-            return self.pruner
-        if self.pruner == "median":
-            return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=0)
-        if self.pruner == "hyperband":
-            return optuna.pruners.HyperbandPruner(min_resource=1,
-                                                  max_resource=len(problem.splits))
-        return optuna.pruners.NopPruner()
-
-
-def _copy(obj: Any) -> Any:
-    import copy
-
-    return copy.deepcopy(obj)
+        return make_pruner(self.pruner, len(problem.splits))
 
 
 def _worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def _n_finished(study: Any) -> int:
-    from optuna.trial import TrialState
-
-    return len(study.get_trials(deepcopy=False, states=(
-        TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)))
 
 
 def _run_study(study: Any, problem: _Problem, n_trials: int | None, timeout: float | None,
@@ -524,10 +510,9 @@ def _run_study(study: Any, problem: _Problem, n_trials: int | None, timeout: flo
     ``share`` caps the trials this process runs (its part when several workers split them).
     """
     from optuna.study import MaxTrialsCallback
-    from optuna.trial import TrialState
 
     keeper = _Best(problem.greater_is_better)
-    remaining = None if n_trials is None else n_trials - _n_finished(study)
+    remaining = None if n_trials is None else n_trials - n_finished(study)
     if share is not None:
         remaining = share if remaining is None else min(share, remaining)
     if remaining is not None and remaining <= 0:
@@ -536,8 +521,7 @@ def _run_study(study: Any, problem: _Problem, n_trials: int | None, timeout: flo
         return keeper
     callbacks = []
     if n_trials is not None:  # counts the trials of every process sharing the study
-        callbacks.append(MaxTrialsCallback(n_trials, states=(
-            TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)))
+        callbacks.append(MaxTrialsCallback(n_trials, states=finished_states()))
     with task_progress(remaining or 0, 0, verbose, title=title) as bar:
         callbacks.append(lambda s, t: bar.advance(_describe(s, t, title)))
         study.optimize(problem.objective(keeper, worker), n_trials=remaining,
@@ -551,7 +535,7 @@ def _worker(problem: _Problem, storage: Any, name: str, sampler: Any, pruner: An
     """One worker process: load the shared study and run its share of the trials."""
     import optuna
 
-    with _optuna_logging(verbose):
+    with optuna_logging(verbose):
         study = optuna.load_study(study_name=name, storage=storage, sampler=sampler,
                                   pruner=pruner)
         return _run_study(study, problem, n_trials, timeout, _worker_id(), 0, "", share)
@@ -563,56 +547,6 @@ def _describe(study: Any, trial: Any, title: str) -> str:
     except ValueError:  # no trial completed yet
         best = "no trial complete yet"
     return f"{title}: trial {trial.number} {trial.state.name.lower()} ({best})"
-
-
-def _best_trial(study: Any, name: str) -> Any:
-    from optuna.trial import TrialState
-
-    trials = study.get_trials(deepcopy=False)
-    if any(t.state == TrialState.COMPLETE for t in trials):
-        return study.best_trial
-    errors = [t.user_attrs.get("error", "unknown error") for t in trials
-              if t.state == TrialState.FAIL]
-    n_pruned = sum(t.state == TrialState.PRUNED for t in trials)
-    if not errors:
-        raise CandidateFailedError(
-            f"tune: no trial of study {name!r} completed ({len(trials)} trials, {n_pruned} "
-            "pruned); raise n_trials or timeout.")
-    message, count = collections.Counter(errors).most_common(1)[0]
-    raise CandidateFailedError(
-        f"tune: all {len(trials)} trials of study {name!r} failed or were pruned "
-        f"({len(errors)} failed). The most common error ({count} of {len(errors)}): "
-        f"{message}. Check that the estimator fits with its default parameters, then narrow "
-        "the space.")
-
-
-def _trials_frame(study: Any, problem: _Problem) -> pd.DataFrame:
-    m, k = problem.primary, len(problem.splits)
-    rows = []
-    for t in study.get_trials(deepcopy=False):
-        test = [np.nan if v is None else v for v in t.user_attrs.get("test", [])]
-        train = [np.nan if v is None else v for v in t.user_attrs.get("train", [])]
-        state = {"FAIL": "failed"}.get(t.state.name, t.state.name.lower())
-        finite = np.asarray(test, float)[np.isfinite(np.asarray(test, float))]
-        row = {"number": t.number, "state": state,
-               f"mean_test_{m}": t.value if t.value is not None else _mean(test),
-               f"std_test_{m}": float(finite.std()) if finite.size else np.nan,
-               f"mean_train_{m}": _mean(train), "n_folds": len(test)}
-        row.update({f"split{i}_test_{m}": test[i] if i < len(test) else np.nan
-                    for i in range(k)})
-        row.update({f"param_{n}": v for n, v in problem.space.decode(t.params).items()})
-        row["duration"] = t.duration.total_seconds() if t.duration is not None else np.nan
-        row["worker"] = t.user_attrs.get("worker")
-        row["error"] = t.user_attrs.get("error")
-        rows.append(row)
-    frame = pd.DataFrame(rows)
-    if frame.empty:
-        return frame
-    score = frame[f"mean_test_{m}"].where(frame["state"] == "complete")
-    frame.insert(4, f"rank_test_{m}",
-                 score.rank(ascending=not problem.greater_is_better, method="min")
-                 .astype("Int64"))
-    return frame.sort_values("number", kind="stable").reset_index(drop=True)
 
 
 # -- nested: the search inside each outer fold --------------------------------------------------
@@ -649,104 +583,6 @@ def _nested(problem: _Problem, search: _Search, storage: Any, name: str, X: Any,
         logger.info("outer fold %d: inner %s %.5g, outer %.5g", i, problem.primary,
                     study.best_value, out["test"][problem.primary])
     return pd.DataFrame(rows), outs
-
-
-# -- Optuna plumbing ----------------------------------------------------------------------------
-
-def _require_optuna():
-    try:
-        import optuna
-    except ImportError as exc:  # pragma: no cover - optuna is a dependency
-        raise ImportError("foldstack.selection.tune needs Optuna: pip install optuna") from exc
-    return optuna
-
-
-@contextlib.contextmanager
-def _optuna_logging(verbose: int) -> Iterator[None]:
-    """Optuna's own log only at ``verbose >= 2``; its level is restored afterwards."""
-    import optuna
-
-    before = optuna.logging.get_verbosity()
-    optuna.logging.set_verbosity(optuna.logging.INFO if verbose >= 2 else optuna.logging.ERROR)
-    try:
-        yield
-    finally:
-        optuna.logging.set_verbosity(before)
-
-
-def _open_storage(storage: Any, cache_dir: Any) -> Any:
-    optuna = _require_optuna()
-    if storage is None:
-        if cache_dir is None:
-            return optuna.storages.InMemoryStorage()
-        Path(cache_dir).mkdir(parents=True, exist_ok=True)
-        storage = Path(cache_dir) / _STORAGE_FILE
-    if isinstance(storage, optuna.storages.BaseStorage):
-        return storage
-    if isinstance(storage, os.PathLike) or (isinstance(storage, str) and "://" not in storage):
-        storage = f"sqlite:///{Path(storage).resolve()}"
-    if not isinstance(storage, str):
-        raise InvalidParameterError(
-            "tune: `storage` must be None, an RDB URL such as 'sqlite:///study.db', a path to "
-            f"an SQLite file or an optuna storage; got {type(storage).__name__}.")
-    engine_kwargs = ({"connect_args": {"timeout": _SQLITE_TIMEOUT}}
-                     if storage.startswith("sqlite") else {})
-    error: Exception | None = None
-    for attempt in range(5):
-        try:
-            return optuna.storages.RDBStorage(storage, engine_kwargs=engine_kwargs)
-        except Exception as exc:  # sqlalchemy/driver errors: name the URL and the fix
-            error = exc
-            if not any(m in str(exc) for m in _CREATION_RACES):
-                break
-            # another process is creating the same tables at this moment: theirs will do
-            time.sleep(0.2 * (attempt + 1))
-    reason = str(error).strip().splitlines()[0] if str(error).strip() else ""
-    raise InvalidParameterError(
-        f"tune: cannot open storage {storage!r} ({type(error).__name__}: {reason}). Give an "
-        "SQLite URL whose directory exists ('sqlite:///path/to/study.db'), a reachable "
-        "database server URL with its driver installed, or storage=None for memory."
-    ) from error
-
-
-def _study_names(storage: Any) -> set[str]:
-    return {s.study_name for s in storage.get_all_studies()}
-
-
-def _create_study(storage: Any, name: str, problem: _Problem, pruner: Any) -> Any:
-    """Create or load ``name``; refuse a study made for other data, folds or space."""
-    import optuna
-
-    direction = "maximize" if problem.greater_is_better else "minimize"
-    study = optuna.create_study(storage=storage, study_name=name, direction=direction,
-                                sampler=optuna.samplers.RandomSampler(seed=0), pruner=pruner,
-                                load_if_exists=True)
-    setup = {"setup": problem.setup_fingerprint(), "metric": problem.primary,
-             "space": problem.space.describe()}
-    stored = study.user_attrs.get("foldstack")
-    if stored is None:
-        study.set_user_attr("foldstack", setup)
-    elif stored != setup:
-        what = ("search space" if stored.get("space") != setup["space"] else
-                "metric" if stored.get("metric") != setup["metric"] else
-                "estimator, data, folds or seeds")
-        raise InvalidParameterError(
-            f"tune: study {name!r} in this storage was run with another {what}; its trials "
-            "are not comparable with this call's. Pass another study_name (or "
-            "study_name=None), or the original arguments to resume it.")
-    elif study.direction.name.lower() != direction:  # pragma: no cover - implied by metric
-        raise InvalidParameterError(f"tune: study {name!r} does not {direction}.")
-    return study
-
-
-def _check_strategy(what: str, value: Any, names: tuple[str, ...], base: type) -> Any:
-    if isinstance(value, base):
-        return value
-    if isinstance(value, str):
-        return check_option("tune", what, value, names)
-    raise InvalidParameterError(
-        f"tune: `{what}` must be one of {', '.join(repr(n) for n in names)} or an optuna "
-        f"{base.__name__}; got {value!r}.")
 
 
 def _check_arguments(n_trials: Any, timeout: Any, nested: Any, n_jobs: Any,

@@ -5,6 +5,8 @@ import pytest
 from sklearn.datasets import make_classification, make_moons
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 from foldstack.exceptions import CandidateFailedWarning
@@ -25,15 +27,16 @@ def moons():
 def moons_report(moons):
     """Non-linear binary problem: a stump, a forest, a linear model and three small MLPs.
 
-    ``mlp_3_epochs`` stops long before converging, ``mlp_huge_lr`` uses lr=50 with Adam (its
+    ``mlp_3_epochs`` (the last step of a Pipeline) stops long before converging, ``mlp_huge_lr`` uses lr=50 with Adam (its
     losses jump around), ``mlp_diverges`` uses lr=50 with plain SGD (its loss becomes NaN).
     """
-    small = dict(width=16, depth=2, batch_size=32)
+    small = dict(width=16, depth=2, batch_size=32, dropout=0.0, augmentation=None)
     candidates = {
         "stump": DecisionTreeClassifier(max_depth=1),
         "forest": RandomForestClassifier(n_estimators=30, min_samples_leaf=5),
         "logreg": LogisticRegression(),
-        "mlp_3_epochs": TabularMLPClassifier(max_epochs=3, **small),
+        "mlp_3_epochs": Pipeline([("scale", StandardScaler()),
+                                  ("mlp", TabularMLPClassifier(max_epochs=3, lr=2e-3, **small))]),
         "mlp_huge_lr": TabularMLPClassifier(lr=50.0, lr_schedule="none", max_epochs=20,
                                             **small),
         "mlp_diverges": TabularMLPClassifier(lr=50.0, optimizer="sgd", lr_schedule="none",
@@ -51,8 +54,8 @@ def noisy_report():
     candidates = {
         "deep_tree": DecisionTreeClassifier(),
         "mlp_no_regularization": TabularMLPClassifier(
-            width=64, depth=2, dropout=0.0, weight_decay=0.0, early_stopping=False,
-            max_epochs=60, lr=1e-2, lr_schedule="none", batch_size=32),
+            width=64, depth=2, dropout=0.0, weight_decay=0.0, augmentation=None,
+            early_stopping=False, max_epochs=60, lr=1e-2, lr_schedule="none", batch_size=32),
     }
     return _cv(candidates, X, y)
 

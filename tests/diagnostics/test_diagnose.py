@@ -67,13 +67,18 @@ def test_huge_learning_rate_is_read_from_the_epoch_curves(moons_report):
 def test_diverging_mlp_fails_clearly(moons_report):
     row = diagnose(moons_report).loc["mlp_diverges"]
     assert row["verdict"] == "failed"
-    assert "diverged" in row["evidence"] and np.isfinite(row["validation"]) is np.False_
+    assert "TrainingDivergedError" in row["evidence"] and "diverged" in row["evidence"]
     assert row["remedies"][0].startswith(
         "learning rate too high (training diverged): lower lr from 50 (e.g. to 5)")
 
 
 def test_mlp_stopped_after_three_epochs_should_train_longer(moons_report):
-    row = diagnose(moons_report).loc["mlp_3_epochs"]
+    # judged on log loss: after 3 epochs the loss is still near a constant prediction's
+    # (ranking metrics such as ROC AUC can already look decent on moons)
+    row = diagnose(moons_report, metric="log_loss").loc["mlp_3_epochs"]
     assert row["verdict"] == "high_bias"
     assert "still_improving (5/5 folds)" in row["epoch_findings"]
-    assert row["remedies"][0].startswith("train longer: raise max_epochs from 3 (e.g. to 6)")
+    # the parameter is named as set_params needs it inside the Pipeline
+    assert row["remedies"][0].startswith(
+        "train longer: raise mlp__max_epochs from 3 (e.g. to 6); raise mlp__lr from 0.002")
+    assert "raise mlp__width from 16 (e.g. to 32)" in row["remedies"][1]

@@ -39,10 +39,14 @@ def test_bias_order_and_xgboost_defaults():
 
 
 def test_mlp_variance_names_dropout_weight_decay_and_early_stopping():
-    mlp = TabularMLPClassifier(dropout=0.0, weight_decay=0.0, early_stopping=False)
+    mlp = TabularMLPClassifier(width=256, dropout=0.0, weight_decay=0.0, early_stopping=False,
+                               augmentation=None)
     lines = remedies(mlp, "high_variance")
     text = "\n".join(lines)
     assert "set augmentation='noise' (now None)" in lines[0]
+    mixup = TabularMLPClassifier(augmentation="mixup", augmentation_strength=0.2)
+    assert "raise augmentation_strength from 0.2 (e.g. to 0.4)" in remedies(
+        mixup, "high_variance")[0]
     assert "raise dropout from 0.0 (e.g. to 0.2)" in lines[1]
     assert "raise weight_decay from 0.0 (e.g. to 0.001)" in lines[1]
     assert "lower width from 256 (e.g. to 128)" in text
@@ -50,8 +54,8 @@ def test_mlp_variance_names_dropout_weight_decay_and_early_stopping():
 
 
 def test_mlp_bias_names_capacity_and_epochs():
-    lines = remedies(make_pipeline(StandardScaler(), TabularMLPClassifier(max_epochs=3)),
-                     "high_bias")
+    mlp = TabularMLPClassifier(width=256, depth=3, max_epochs=3)
+    lines = remedies(make_pipeline(StandardScaler(), mlp), "high_bias")
     assert "raise tabularmlpclassifier__width from 256 (e.g. to 512)" in lines[0]
     assert "raise tabularmlpclassifier__depth from 3 (e.g. to 4)" in lines[0]
     assert "raise tabularmlpclassifier__max_epochs from 3 (e.g. to 6)" in lines[1]
@@ -67,6 +71,7 @@ def test_both_lists_bias_remedies_first():
 @pytest.mark.parametrize("est, verdict, expected", [
     (DecisionTreeClassifier(max_depth=1), "high_bias", "raise max_depth from 1 (e.g. to 2)"),
     (DecisionTreeClassifier(), "high_variance", "set max_depth=4 (now None)"),
+    (DecisionTreeClassifier(max_depth=8), "high_variance", "lower max_depth from 8 (e.g. to 4)"),
     (RandomForestClassifier(), "high_variance", "raise min_samples_leaf from 1 (e.g. to 5)"),
     (RandomForestClassifier(n_estimators=50), "high_variance",
      "raise n_estimators from 50 (e.g. to 300)"),
@@ -84,7 +89,7 @@ def test_each_family_names_its_parameter(est, verdict, expected):
 
 
 def test_epoch_findings_lead_when_they_agree_with_the_verdict():
-    mlp = TabularMLPClassifier(lr=50.0, max_epochs=3)
+    mlp = TabularMLPClassifier(lr=50.0, max_epochs=3, dropout=0.1, grad_clip=None)
     lines = remedies(mlp, "high_bias", findings=["oscillating"])
     assert lines[0] == ("learning rate too high: lower lr from 50 (e.g. to 5); set "
                         "grad_clip=1.0 (now None)")

@@ -95,10 +95,12 @@ def test_tuned_candidate_joins_report_and_ensemble_without_refit(small_numeric_b
     assert joined.oof_matrix(["lr", "lr_tuned"]).shape == (len(y), 4)
     proba = joined.fold_average("lr_tuned").predict_proba(X[:5])
     assert proba.shape == (5, 2)
-    averaging = getattr(fs.ensemble, "AveragingClassifier", None)
-    if averaging is not None:
-        ens = averaging.from_report(joined, names=["tree", "lr_tuned"])
-        assert ens.predict_proba(X[:5]).shape == (5, 2)
+    ens = fs.ensemble.AveragingClassifier.from_report(joined, names=["tree", "lr_tuned"])
+    assert ens.predict_proba(X[:5]).shape == (5, 2)
+    np.testing.assert_allclose(  # the tuned member predicts with its own fold models
+        ens.predict_proba(X[:5]),
+        np.mean([joined.fold_average(n).predict_proba(X[:5]) for n in ("tree", "lr_tuned")],
+                axis=0))
     assert count_fits(log) == fits  # nothing refitted by the report or the ensemble
 
 
