@@ -51,8 +51,8 @@ def main(out_dir: str = "docs/diagnostics") -> None:
     figures = {
         "leaderboard": D.plot_leaderboard(report),
         "train_validation": D.plot_train_validation(report, diagnosis=diagnosis),
-        "epoch_curves_mlp": D.plot_epoch_curves(D.epoch_curves(report, "mlp"),
-                                                title="mlp: loss per epoch in each fold"),
+        "epoch_curves_mlp": D.plot_epoch_curves(
+            D.epoch_curves(report, "mlp"), title="mlp: loss per epoch in each fold (dot: best)"),
         "confusion_matrix": D.plot_confusion_matrix(report),
         "roc_pr": D.plot_roc_pr(report),
         "correlation": D.plot_correlation(report),

@@ -158,8 +158,12 @@ def run_cv(args: argparse.Namespace) -> int:
         report = report.add(result.cv_result, name=name)
     if not report.ok_names:
         details = "; ".join(f"{n}: {e.splitlines()[0]}" for n, e in report.failures.items())
-        write_json({**run_info, "status": "failed"}, out / "run.json")
-        raise CandidateFailedError(f"Every candidate failed: {details}. See {out}/run.json.")
+        write_json({**run_info, "status": "failed",
+                    "candidates": {n: r.status for n, r in report.results.items()}},
+                   out / "run.json")
+        report.save(out / "report")
+        raise CandidateFailedError(f"No candidate finished (every one failed or ran out of "
+                                   f"time): {details}. See {out}/report/ and run.json.")
 
     from foldstack.cli._finish import finish_run
     return finish_run(report, X, y, opts, out, run_info, start, save_model,

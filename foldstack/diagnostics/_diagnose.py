@@ -304,7 +304,8 @@ def diagnose(report: CVReport, *, baseline: float | str | None = None,
                    tolerance_variance=verdict.tolerance_variance, verdict=verdict.verdict,
                    evidence=verdict.evidence,
                    remedies=remedies(result.estimator, verdict.verdict,
-                                     findings=findings, error=result.error),
+                                     findings=findings, error=result.error,
+                                     kind=result.kind),
                    epoch_findings=", ".join(f"{c} ({k}/{n_folds} folds)"
                                             for c, k in sorted(findings.items())))
         rows[name] = row

@@ -77,7 +77,7 @@ def plot_leaderboard(report: CVReport, metric: str | None = None) -> Any:
     ax.set_xlim(lo - pad, hi + pad)
     left = lo - pad
     for y, m, sd in zip(pos, mean, std):
-        ax.text(left + 0.01 * (hi - lo + 2 * pad), y, f" {m:.4g} ± {sd:.2g}", va="center",
+        ax.text(left + 0.01 * (hi - lo + 2 * pad), y, f" {m:#.4g} ± {sd:#.2g}", va="center",
                 ha="left", color="white", fontsize="small")
     if np.isfinite(base):
         ax.axvline(base, color="0.4", linestyle="--", label=f"dummy baseline ({base:.3g})")
@@ -205,9 +205,14 @@ def plot_epoch_curves(curves: pd.DataFrame, *, title: str | None = None) -> Any:
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss")
     ax.set_title(title or "Epoch curves (dashed: training, solid: validation, dot: best epoch)")
-    if len(handles) <= 10:  # one entry per fold; the line style tells training from validation
-        ax.legend(handles=handles, labels=[f"fold {f}" for f in sorted(curves["fold"].unique())],
-                  loc="best", fontsize="small")
+    if len(handles) <= 10:  # one colour per fold, plus the two line styles
+        from matplotlib.lines import Line2D
+
+        styles = [Line2D([], [], color="0.3", linestyle="--", label="training"),
+                  Line2D([], [], color="0.3", linestyle="-", label="validation")]
+        labels = [f"fold {f}" for f in sorted(curves["fold"].unique())]
+        ax.legend(handles=handles + styles, labels=labels + ["training", "validation"],
+                  loc="best", fontsize="small", ncol=2)
     return fig
 
 

@@ -366,7 +366,7 @@ def _is_linear(estimator: Any, family: Family | None) -> bool:
 
 
 def remedies(estimator: Any, verdict: str, *, findings: Iterable[str] = (),
-             error: str | None = None) -> list[str]:
+             error: str | None = None, kind: str = "model") -> list[str]:
     """Remedies for a verdict, most promising first, naming the estimator's parameters.
 
     Parameters
@@ -383,6 +383,8 @@ def remedies(estimator: Any, verdict: str, *, findings: Iterable[str] = (),
         both and for a good fit).
     error : str, default=None
         The error of a failed candidate.
+    kind : {"model", "ensemble"}, default="model"
+        The candidate's kind in the report (ensembles are improved through their members).
 
     Returns
     -------
@@ -413,6 +415,8 @@ from 1 (e.g. to 5); raise ccp_alpha from 0.0 (e.g. to 0.01)'
     if verdict == "good_fit":
         lines += ["more data or better features: the model generalizes as well as it fits; "
                   "gains now come from new information",
+                  "members: add diverse candidates or improve the weakest members"
+                  if kind == "ensemble" else
                   "ensembles: average or stack it with the other candidates "
                   "(fs.ensemble.*.from_report)"]
     if verdict == "unknown":

@@ -169,7 +169,7 @@ default="equal"
     named_estimators_ : Bunch
         The same by name.
     cv_report_ : CVReport
-        The members' cross-validation record.
+        The members' cross-validation record (failed members included).
     cv_score_ : float
         **Honest** estimate of the ensemble's primary score: the mean over folds of the
         held-out score of weights fitted on the other folds' OOF rows (cross-fitting).

@@ -46,7 +46,7 @@ from foldstack.selection import (
 from foldstack.selection._splits import n_repeats_of
 from foldstack.utils._parallel import limited_threads, threads_per_task
 from foldstack.utils._random import derive_seed, set_random_states
-from foldstack.utils._validation import Interval, did_you_mean
+from foldstack.utils._validation import Interval, check_params, did_you_mean
 
 logger = logging.getLogger(__name__)
 
@@ -102,6 +102,7 @@ class BaseEnsemble(NamedMembersMixin, BaseEstimator):
     """Base class of the averaging and stacking ensembles (not public)."""
 
     _constraints: dict = COMMON_CONSTRAINTS
+    _passthrough_needed = False
 
     # -- hooks ------------------------------------------------------------------------------
     def _fit_combiner(self, P, y, Z, names, report):  # pragma: no cover - abstract
@@ -118,8 +119,6 @@ class BaseEnsemble(NamedMembersMixin, BaseEstimator):
 
     def _check_combiner_params(self, n_members: int) -> None:
         """Validate parameters that depend on the number of members (before any CV)."""
-
-    _passthrough_needed = False
 
     @property
     def default_name(self) -> str:
@@ -203,8 +202,6 @@ class BaseEnsemble(NamedMembersMixin, BaseEstimator):
         return est._fit_from_report(report, X)
 
     def _check_members(self) -> None:
-        from foldstack.utils._validation import check_params
-
         check_params(self)
         check_members(self)
         self._check_combiner_params(len(self.estimators))
@@ -220,6 +217,7 @@ class BaseEnsemble(NamedMembersMixin, BaseEstimator):
         from foldstack.ensemble._crossfit import cross_fit, mean_fold_score
 
         names = usable_names(self, report, warn=warn)
+        self.cv_report_ = report
         report = report.subset(names)
         if self._passthrough_needed and X is None:
             raise InvalidParameterError(
@@ -234,7 +232,6 @@ class BaseEnsemble(NamedMembersMixin, BaseEstimator):
         self._set_state(state)
         if report.classes is not None:
             self.classes_ = report.classes
-        self.cv_report_ = report
         self.oof_ = self._apply_combiner(state, P, X)
         self.oof_score_ = mean_fold_score(report, self.oof_)
         self.cv_scores_, self.cv_oof_ = cross_fit(self, report, P, y_fit, X, names,

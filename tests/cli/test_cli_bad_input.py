@@ -93,7 +93,7 @@ def test_every_candidate_failing_exits_1(data, capsys):
     code, err = run(["cv", data / "d.csv", "--target", "target", "--models", "linear",
                      "--cv", "3", "--config", data / "fail.toml", "--out", data / "o", "-q"],
                     capsys)
-    assert code == 1 and "Every candidate failed" in err and "linear" in err
+    assert code == 1 and "No candidate finished" in err and "linear" in err
 
 
 def test_config_values_are_overridden_by_the_command_line(data, capsys):
@@ -104,3 +104,18 @@ def test_config_values_are_overridden_by_the_command_line(data, capsys):
     import json
     info = json.loads((Path(out) / "run.json").read_text())
     assert info["options"]["cv"] == 3 and info["options"]["models"] == ["linear"]
+
+
+def test_tune_and_time_budget(data, capsys):
+    import json
+    out = data / "tuned"
+    assert run(["cv", data / "d.csv", "--target", "target", "--models", "linear", "--cv", "3",
+                "--tune", "3", "--ensemble", "none", "--out", out, "-q"], capsys)[0] == 0
+    board = pd.read_csv(out / "leaderboard.csv", index_col=0)
+    assert board.loc["linear", "status"] == "ok"
+    assert (out / "cache" / "tune.sqlite3").exists()
+    code, err = run(["cv", data / "d.csv", "--target", "target", "--models", "linear",
+                     "--time-budget", "0.0001", "--out", data / "late", "-q"], capsys)
+    assert code == 1 and "time budget" in " ".join(err.split())
+    info = json.loads((data / "late" / "run.json").read_text())
+    assert info["candidates"] == {"linear": "timeout"}

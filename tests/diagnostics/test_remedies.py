@@ -123,3 +123,9 @@ class _Custom(ClassifierMixin, BaseEstimator):
 def test_unknown_estimators_get_generic_remedies(verdict):
     lines = remedies(_Custom(), verdict)
     assert lines and lines[-1].startswith("tuning: search its main hyperparameters")
+
+
+def test_ensembles_are_improved_through_their_members():
+    lines = remedies(LogisticRegression(), "good_fit", kind="ensemble")
+    assert any(x.startswith("members: add diverse candidates") for x in lines)
+    assert not any(x.startswith("ensembles:") for x in lines)

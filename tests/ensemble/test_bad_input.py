@@ -106,7 +106,8 @@ def test_predict_before_fit_and_missing_columns(xy):
     ens.fit(X, y)
     with pytest.raises(ColumnNotFoundError, match=r"lacks column\(s\) \['b'\].*same columns"):
         ens.predict(X.drop(columns="b"))
-    with pytest.raises(ValueError, match="X has 2 features"):
+    with pytest.warns(UserWarning, match="feature names"), \
+            pytest.raises(ValueError, match="X has 2 features"):
         ens.predict(X.to_numpy()[:, :2])
 
 

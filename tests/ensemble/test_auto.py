@@ -1,0 +1,63 @@
+"""AutoEnsemble*: candidates -> one CV -> ensembles -> the best by honest score."""
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+
+import foldstack as fs
+from foldstack.ensemble import AveragingClassifier, StackingRegressor
+from foldstack.selection import FoldAverage
+from tests.helpers import CountingClassifier, count_fits
+
+
+def test_classifier_builds_ensembles_and_predicts_with_the_best(small_multiclass):
+    X, y = small_multiclass
+    auto = fs.AutoEnsembleClassifier(
+        {"lr": LogisticRegression(max_iter=1000),
+         "tree": DecisionTreeClassifier(max_depth=3, random_state=0)},
+        cv=3, ensembles=("equal", "optimized", "greedy", "stacking")).fit(X, y)
+    board = auto.leaderboard_
+    assert set(board.index) == {"lr", "tree", "equal", "optimized", "greedy", "stacking"}
+    assert (board.loc[["equal", "greedy", "stacking"], "kind"] == "ensemble").all()
+    assert auto.best_name_ == board.index[0]
+    assert board.loc[auto.best_name_, "mean_test_log_loss"] == board[
+        "mean_test_log_loss"].min()
+    chosen = auto.best_estimator_
+    np.testing.assert_allclose(auto.predict_proba(X), chosen.predict_proba(X))
+    assert list(auto.classes_) == ["a", "b", "c"] and auto.n_features_in_ == 4
+    assert isinstance(auto.ensembles_["greedy"], AveragingClassifier)
+    assert auto.report_.results["stacking"].kind == "ensemble"
+
+
+def test_regressor_single_model_wins_when_ensembles_are_off(small_regression):
+    X, y = small_regression
+    auto = fs.AutoEnsembleRegressor({"ridge": Ridge(), "tree": DecisionTreeRegressor()},
+                                    cv=3, ensembles=()).fit(X, y)
+    assert auto.ensembles_ == {} and auto.best_name_ in ("ridge", "tree")
+    assert isinstance(auto.best_estimator_, FoldAverage)
+    assert len(auto.best_estimator_.models) == 3
+
+
+def test_refit_fits_the_chosen_members_once(tmp_path, small_numeric_binary):
+    X, y = small_numeric_binary
+    log = tmp_path / "fits.log"
+    auto = fs.AutoEnsembleClassifier(
+        {"a": CountingClassifier(log_path=str(log)),
+         "b": CountingClassifier(log_path=str(log), C=0.05)},
+        cv=3, ensembles=("stacking",), refit=True).fit(X, y)
+    n_members = 2 if auto.best_name_ == "stacking" else 1
+    assert count_fits(log) == 2 * 3 + n_members
+    assert auto.predict(X).shape == (len(y),)
+
+
+@pytest.mark.slow
+def test_default_candidates_on_a_small_table(small_binary):
+    X, y = small_binary                       # numeric and string columns
+    auto = fs.AutoEnsembleRegressor(cv=2, ensembles=("greedy", "stacking"))
+    yr = X["a"].to_numpy() * 2 + (X["c"] == "x")
+    auto.fit(X, yr)
+    assert {"linear", "xgboost", "random_forest", "mlp"} <= set(auto.leaderboard_.index)
+    assert isinstance(auto.ensembles_["stacking"], StackingRegressor)
+    pred = auto.predict(X)
+    assert np.sqrt(np.mean((pred - yr) ** 2)) < np.std(yr)
