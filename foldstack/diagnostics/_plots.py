@@ -8,7 +8,7 @@ drawn.  Save one with ``fig.savefig("plot.png")`` or get PNG bytes with ``fig.to
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -16,8 +16,13 @@ import pandas as pd
 from foldstack.exceptions import InvalidParameterError
 from foldstack.selection import CVReport
 
+if TYPE_CHECKING:  # matplotlib is imported only when a plot is drawn
+    from matplotlib.figure import Figure
 
-def _figure(width: float, height: float) -> Any:
+    from foldstack.diagnostics._curves import LearningCurve
+
+
+def _figure(width: float, height: float) -> Figure:
     from foldstack.diagnostics._figure import FoldstackFigure
 
     return FoldstackFigure(figsize=(width, height), layout="constrained")
@@ -49,7 +54,7 @@ def _baseline(report: CVReport, metric: str) -> float:
     return float(values.mean()) if values.notna().any() else np.nan
 
 
-def plot_leaderboard(report: CVReport, metric: str | None = None) -> Any:
+def plot_leaderboard(report: CVReport, metric: str | None = None) -> Figure:
     """Validation score of every finished candidate, mean ± std over the folds.
 
     One horizontal bar per candidate (best on top) with the fold std as error bar, and the
@@ -91,7 +96,7 @@ def plot_leaderboard(report: CVReport, metric: str | None = None) -> Any:
 
 
 def plot_train_validation(report: CVReport, metric: str | None = None, *,
-                          diagnosis: pd.DataFrame | None = None) -> Any:
+                          diagnosis: pd.DataFrame | None = None) -> Figure:
     """Training and validation score per candidate, with the verdict under each name.
 
     Two bars per candidate (training, validation; mean ± std over the folds) and the dummy
@@ -134,7 +139,7 @@ def plot_train_validation(report: CVReport, metric: str | None = None, *,
     return fig
 
 
-def plot_learning_curve(curve: Any, metric: str | None = None) -> Any:
+def plot_learning_curve(curve: LearningCurve, metric: str | None = None) -> Figure:
     """Training and validation score against training rows, with ± std bands.
 
     Parameters
@@ -166,7 +171,7 @@ def plot_learning_curve(curve: Any, metric: str | None = None) -> Any:
     return fig
 
 
-def plot_epoch_curves(curves: pd.DataFrame, *, title: str | None = None) -> Any:
+def plot_epoch_curves(curves: pd.DataFrame, *, title: str | None = None) -> Figure:
     """Training (dashed) and validation (solid) loss per epoch, one colour per fold.
 
     A dot marks each fold's best epoch (the weights kept).  The loss axis is logarithmic
@@ -221,7 +226,7 @@ def _oof_labels(report: CVReport, name: str) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(report.y), report.classes[np.argmax(proba, axis=1)]
 
 
-def plot_confusion_matrix(report: CVReport, name: str | None = None) -> Any:
+def plot_confusion_matrix(report: CVReport, name: str | None = None) -> Figure:
     """Confusion matrix of the out-of-fold predictions, with per-class precision, recall, F1.
 
     Left: counts (rows: true class, columns: predicted class = most probable).  Right: one
@@ -270,7 +275,7 @@ def plot_confusion_matrix(report: CVReport, name: str | None = None) -> Any:
     return fig
 
 
-def plot_roc_pr(report: CVReport, name: str | None = None) -> Any:
+def plot_roc_pr(report: CVReport, name: str | None = None) -> Figure:
     """ROC and precision-recall curves of the out-of-fold probabilities.
 
     Binary: one curve per panel for the positive class (``report.classes[1]``), plus the
@@ -319,7 +324,7 @@ def plot_roc_pr(report: CVReport, name: str | None = None) -> Any:
     return fig
 
 
-def plot_residuals(report: CVReport, name: str | None = None) -> Any:
+def plot_residuals(report: CVReport, name: str | None = None) -> Figure:
     """Residuals (true - predicted) against the out-of-fold prediction, for a regressor.
 
     A funnel shape means the error grows with the prediction (try a log target); a curve
@@ -347,7 +352,7 @@ def plot_residuals(report: CVReport, name: str | None = None) -> Any:
     return fig
 
 
-def plot_correlation(report: CVReport) -> Any:
+def plot_correlation(report: CVReport) -> Figure:
     """Heatmap of the correlation of the candidates' out-of-fold predictions.
 
     Low correlation between two good candidates is what makes an ensemble of them pay off.

@@ -43,6 +43,14 @@ def threads_per_task(n_jobs: int | None) -> int | None:
     return max(1, (os.cpu_count() or 1) // workers)
 
 
+def _threaded(owner: Any) -> bool:
+    """Estimators whose ``n_jobs`` starts threads (others, e.g. LogisticRegression since
+    scikit-learn 1.8, ignore it and warn)."""
+    name, module = type(owner).__name__, type(owner).__module__
+    return (module.split(".")[0] in ("xgboost", "lightgbm", "catboost")
+            or "Forest" in name or "Trees" in name or "Neighbors" in name)
+
+
 def _uses_torch(estimator: Any) -> bool:
     objects = [estimator, *estimator.get_params(deep=True).values()]
     return any(type(o).__module__.split(".")[0] in ("torch", "skorch")
@@ -59,8 +67,10 @@ def limited_threads(n_threads: int | None, estimator: Any) -> Iterator[Any]:
     if n_threads is None:
         yield estimator
         return
-    updates = {k: n_threads for k, v in estimator.get_params(deep=True).items()
-               if (k == "n_jobs" or k.endswith("__n_jobs")) and v is None}
+    params = estimator.get_params(deep=True)
+    updates = {k: n_threads for k, v in params.items()
+               if (k == "n_jobs" or k.endswith("__n_jobs")) and v is None
+               and _threaded(params.get(k[:-len("__n_jobs")]) if "__" in k else estimator)}
     if updates:
         estimator.set_params(**updates)
     torch = None

@@ -13,6 +13,9 @@ from foldstack.exceptions import CandidateFailedWarning
 from foldstack.models import TabularMLPClassifier, TabularMLPRegressor
 from foldstack.selection import cross_validate_candidates
 
+# plain numeric inputs: the periodic embedding costs more than these tiny tests need
+FAST = dict(numeric_embedding=None)
+
 
 def _cv(candidates, X, y):
     return cross_validate_candidates(candidates, X, y, cv=5, random_state=0, verbose=0)
@@ -30,7 +33,7 @@ def moons_report(moons):
     ``mlp_3_epochs`` (the last step of a Pipeline) stops long before converging, ``mlp_huge_lr`` uses lr=50 with Adam (its
     losses jump around), ``mlp_diverges`` uses lr=50 with plain SGD (its loss becomes NaN).
     """
-    small = dict(width=16, depth=2, batch_size=32, dropout=0.0, augmentation=None)
+    small = dict(width=16, depth=2, batch_size=32, dropout=0.0, augmentation=None, **FAST)
     candidates = {
         "stump": DecisionTreeClassifier(max_depth=1),
         "forest": RandomForestClassifier(n_estimators=30, min_samples_leaf=5),
@@ -55,7 +58,8 @@ def noisy_report():
         "deep_tree": DecisionTreeClassifier(),
         "mlp_no_regularization": TabularMLPClassifier(
             width=64, depth=2, dropout=0.0, weight_decay=0.0, augmentation=None,
-            early_stopping=False, max_epochs=60, lr=1e-2, lr_schedule="none", batch_size=32),
+            early_stopping=False, max_epochs=40, lr=1e-2, lr_schedule="none", batch_size=32,
+            **FAST),
     }
     return _cv(candidates, X, y)
 
@@ -75,12 +79,14 @@ def linear_report():
 def multiclass_report(small_multiclass):
     candidates = {"logreg": LogisticRegression(),
                   "tree": DecisionTreeClassifier(max_depth=3),
-                  "mlp": TabularMLPClassifier(width=16, depth=1, max_epochs=8, batch_size=32)}
+                  "mlp": TabularMLPClassifier(width=16, depth=1, max_epochs=8, batch_size=32,
+                                              **FAST)}
     return _cv(candidates, *small_multiclass)
 
 
 @pytest.fixture(scope="session")
 def regression_report(small_regression):
     candidates = {"ridge": Ridge(), "tree": DecisionTreeRegressor(max_depth=4),
-                  "mlp": TabularMLPRegressor(width=16, depth=1, max_epochs=10, batch_size=32)}
+                  "mlp": TabularMLPRegressor(width=16, depth=1, max_epochs=10, batch_size=32,
+                                             **FAST)}
     return _cv(candidates, *small_regression)

@@ -7,6 +7,18 @@ import pandas as pd
 import pytest
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():
+    """Tiny networks gain nothing from threads, and spinning OpenMP pools collapse on a busy
+    machine (PEERS.md); the tests run single-threaded and restore the setting afterwards."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture
 def tiny() -> dict:
     """Parameters of a small, fast network: the tests check behaviour, not accuracy."""
