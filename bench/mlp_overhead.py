@@ -10,7 +10,7 @@ that a busy machine slows them alike:
 - skorch's default ``NeuralNetClassifier`` path (``Dataset`` + ``DataLoader``, per-row
   ``__getitem__``).
 
-Run: ``python -m bench.mlp_overhead [--epochs 4] [--repeats 3]``.  Target: TabularMLP
+Run: ``python -m bench.mlp_overhead [--epochs 4] [--repeats 3] [--threads N]``.  Target: TabularMLP
 <= 1.15x the hand-written loop.  Prints a table and writes bench/results/mlp_overhead.csv.
 """
 
@@ -97,9 +97,15 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=4, help="epochs per run (first dropped)")
     parser.add_argument("--repeats", type=int, default=3, help="interleaved runs per method")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch threads (default: torch's own); 1 is steadiest on a busy "
+                             "machine, where spinning OpenMP pools slow every method unevenly")
     args = parser.parse_args(argv)
 
     import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     X, y = _data()
     per_epoch = {name: [] for name in METHODS}
@@ -114,7 +120,7 @@ def main(argv: list[str] | None = None) -> None:
     from bench._table import publish
 
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    publish(rows, "mlp_overhead",
+    publish(rows, "mlp_overhead" if not args.threads else f"mlp_overhead_{args.threads}thread",
             f"MLP seconds per epoch: {N_ROWS:,} x {N_FEATURES}, 2x{WIDTH} ReLU, batch {BATCH}, "
             f"torch {torch.__version__}, {torch.get_num_threads()} threads, load {load:.1f}")
 

@@ -81,6 +81,7 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     parser.add_argument("--sets", nargs="+", default=NAMES)
     parser.add_argument("--cv", type=int, default=5)
     args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     rows = []
     for name in args.sets:
         rows.append(run_set(name, args.cv))

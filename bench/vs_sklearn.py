@@ -60,24 +60,29 @@ def run_set(name: str, cv: int) -> list[dict]:
     folds = fs.selection.make_splits(cv, s.X_train, s.y_train.to_numpy(), s.task,
                                      random_state=0)
     _warm_up(s, candidates)
+    logger.info("%s: warmed up", name)
     classification = s.task != "regression"
 
     # scikit-learn: cross_validate each candidate, then StackingX(cv=folds)
     t0 = time.perf_counter()
-    for est in candidates.values():
+    for n, est in candidates.items():
         cross_validate(clone(est), s.X_train, s.y_train, cv=folds, scoring=SK_SCORING[s.task])
+        logger.info("%s: scikit-learn cross_validate %s done at %.1f s", name, n,
+                    time.perf_counter() - t0)
     t_sk_cv = time.perf_counter() - t0
     sk_cls = sk_ensemble.StackingClassifier if classification else sk_ensemble.StackingRegressor
     sk_stack = sk_cls([(n, clone(e)) for n, e in candidates.items()], cv=folds)
     t0 = time.perf_counter()
     sk_stack.fit(s.X_train, s.y_train)
     t_sk_stack = time.perf_counter() - t0
+    logger.info("%s: scikit-learn stack %.1f s", name, t_sk_stack)
 
     # foldstack: one CV pass, then the stack from the report (no base model refitted)
     t0 = time.perf_counter()
     report = fs.selection.cross_validate_candidates(candidates, s.X_train, s.y_train,
                                                     cv=folds, verbose=0)
     t_fs_cv = time.perf_counter() - t0
+    logger.info("%s: foldstack cross_validate_candidates %.1f s", name, t_fs_cv)
     t0 = time.perf_counter()
     fs_cls = fs.ensemble.StackingClassifier if classification else fs.ensemble.StackingRegressor
     fs_stack = fs_cls.from_report(report)
@@ -114,6 +119,7 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     parser.add_argument("--sets", nargs="+", default=["wa_churn", "ames"])
     parser.add_argument("--cv", type=int, default=5)
     args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     rows = [row for name in args.sets for row in run_set(name, args.cv)]
     return publish(rows, "vs_sklearn",
                    f"choose-then-stack: scikit-learn vs foldstack, {args.cv} shared folds, "

@@ -18,7 +18,7 @@ from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 from foldstack.data import TASKS
 from foldstack.exceptions import InvalidParameterError
 from foldstack.models._mlp import TabularMLPClassifier, TabularMLPRegressor
-from foldstack.models._preprocess import CategoryDtypeEncoder
+from foldstack.models._preprocess import CategoryDtypeEncoder, XGBoostColumnNames
 from foldstack.utils._validation import check_option, did_you_mean
 
 
@@ -53,7 +53,8 @@ def make_xgboost(task: str, random_state: int | None = 0) -> Pipeline:
                   enable_categorical=True, max_cat_to_onehot=8, random_state=random_state)
     model = (XGBRegressor(**params) if task == "regression"
              else LabelEncodedXGBClassifier(**params))
-    return Pipeline([("encode", CategoryDtypeEncoder()), ("model", model)])
+    return Pipeline([("encode", CategoryDtypeEncoder()), ("names", XGBoostColumnNames()),
+                     ("model", model)])
 
 
 def make_random_forest(task: str, random_state: int | None = 0) -> Pipeline:

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.sparse import issparse
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -123,7 +124,9 @@ def numeric_values(X: pd.DataFrame, columns: list) -> np.ndarray:
         col = X[name]
         if pd.api.types.is_bool_dtype(col):
             col = col.astype(float)
-        if pd.api.types.is_numeric_dtype(col) and not isinstance(col.dtype, pd.CategoricalDtype):
+        elif isinstance(col.dtype, pd.CategoricalDtype):  # declared numeric
+            col = col.astype(object)
+        if pd.api.types.is_numeric_dtype(col):
             values = col.to_numpy(dtype=np.float64, na_value=np.nan)
         else:
             values = pd.to_numeric(col, errors="coerce").to_numpy(dtype=np.float64,
@@ -248,7 +251,7 @@ def _validated_frame(est: BaseEstimator, X: Any, *, reset: bool) -> pd.DataFrame
     Frames are matched by column name: reordered columns are put back in fit order, a
     missing column raises :class:`~foldstack.exceptions.ColumnNotFoundError`.
     """
-    if hasattr(X, "sparse") or type(X).__module__.startswith("scipy.sparse"):
+    if issparse(X):
         raise TypeError(f"{type(est).__name__} does not accept sparse input; convert it with "
                         "X.toarray() or pass a DataFrame.")
     if isinstance(X, pd.DataFrame):
@@ -386,3 +389,42 @@ class MLPInputEncoder:
         for j, name in enumerate(self.embedded_):
             x_cat[:, j] = self.levels_[name].get_indexer(category_strings(X[name])) + 1
         return x_num, x_cat
+
+
+class XGBoostColumnNames(TransformerMixin, BaseEstimator):
+    """Rename columns that xgboost refuses (names with ``[``, ``]`` or ``<``), keeping them unique.
+
+    xgboost raises "feature_names must be string, and may not contain [, ] or <" for a column
+    such as ``price[usd]``; this step, placed before the model, renames only such columns
+    (``[`` -> ``(``, ``]`` -> ``)``, ``<`` -> ``lt``) and leaves the data untouched.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> step = XGBoostColumnNames().fit(pd.DataFrame({"price[usd]": [1.0], "a<b": [2.0]}))
+    >>> list(step.transform(pd.DataFrame({"price[usd]": [1.0], "a<b": [2.0]})).columns)
+    ['price(usd)', 'altb']
+    """
+
+    def fit(self, X: Any, y: Any = None) -> XGBoostColumnNames:
+        frame = _validated_frame(self, X, reset=True)
+        names, seen = [], set()
+        for col in map(str, frame.columns):
+            new = col.replace("[", "(").replace("]", ")").replace("<", "lt")
+            base, n = new, 1
+            while new in seen:
+                n += 1
+                new = f"{base}_{n}"
+            seen.add(new)
+            names.append(new)
+        self.columns_ = names
+        return self
+
+    def transform(self, X: Any) -> pd.DataFrame:
+        check_is_fitted(self)
+        frame = _validated_frame(self, X, reset=False)
+        return frame.set_axis(self.columns_, axis=1)
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        check_is_fitted(self)
+        return np.asarray(self.columns_, dtype=object)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pickle
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from sklearn.base import clone, is_classifier, is_regressor
@@ -153,3 +154,16 @@ def test_custom_torch_module_as_a_candidate_beside_xgboost(mixed_frame, binary_t
     fold_model = report.results["my_net"].fold_models[0]
     assert isinstance(fold_model.net_.module_.body, SmallNet)
     assert fold_model.history_[0]["epoch"] == 1
+
+
+@pytest.mark.parametrize("name", ["linear", "xgboost", "random_forest", "mlp"])
+def test_column_names_xgboost_would_refuse_work_everywhere(name):
+    rng = np.random.RandomState(0)
+    X = pd.DataFrame({"<script>alert(1)</script>": rng.normal(size=80),
+                      "price[usd]": rng.normal(size=80), "c": rng.choice(["a", "b"], 80)})
+    y = np.where(X.iloc[:, 0] > 0, "yes", "no")
+    est = default_candidates("binary", names=[name])[name]
+    if name == "mlp":
+        est.set_params(max_epochs=2, width=8, numeric_embedding=None)
+    proba = est.fit(X, y).predict_proba(X.head(5))
+    assert proba.shape == (5, 2) and np.isfinite(proba).all()
