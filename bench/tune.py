@@ -128,6 +128,8 @@ def main(argv: list[str] | None = None) -> None:
                         help=f"{QUICK} and capped MLP epochs / xgboost trees")
     parser.add_argument("--prune-check", nargs="*", default=None,
                         help="models that also get the TPE-without-pruning run (default: all)")
+    parser.add_argument("--results", default=None,
+                        help="name of the results CSV (default: tune, or tune_quick)")
     parser.add_argument("--verbose", type=int, default=0)
     args = parser.parse_args(argv)
     defaults = QUICK if args.quick else {"trials": 40, "cv": 5, "max_rows": None}
@@ -148,8 +150,9 @@ def main(argv: list[str] | None = None) -> None:
     cols += ["trials", "pruned", "folds_fitted", "wall_s", "cpu_s"]
     setup = (f"{args.trials} trials, {args.cv} folds, max rows {args.max_rows}"
              f"{', quick' if args.quick else ''}")
-    publish(df[cols], "tune", f"tune: TPE vs random vs default ({setup})")
-    publish(verdicts(df), "tune_verdicts", "tune: targets (holdout order, pruning savings)")
+    name = args.results or ("tune_quick" if args.quick else "tune")
+    publish(df[cols], name, f"tune: TPE vs random vs default ({setup})")
+    publish(verdicts(df), f"{name}_verdicts", "tune: targets (holdout order, pruning savings)")
 
 
 if __name__ == "__main__":

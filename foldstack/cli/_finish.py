@@ -80,7 +80,8 @@ def print_leaderboard(report: Any, diagnosis: pd.DataFrame | None, out: Path, ch
                         f" is better), {len(report.splits)} folds", title_justify="left")
     for col in ("candidate", "kind", f"{m}", "train", "fit s", "verdict", "status"):
         table.add_column(col, justify="left" if col in ("candidate", "kind", "verdict",
-                                                        "status") else "right")
+                                                        "status") else "right",
+                         no_wrap=col != "verdict")
     for name, row in board.iterrows():
         score = (f"{row[f'mean_test_{m}']:.4f} ± {row[f'std_test_{m}']:.4f}"
                  if row["status"] == "ok" else "-")

@@ -1,5 +1,6 @@
 """Every ensemble estimator passes scikit-learn's estimator checks (small, fast members)."""
 
+import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
@@ -49,3 +50,19 @@ _MEMBER_ERRORS = {
 @parametrize_with_checks(ESTIMATORS, expected_failed_checks=lambda est: _MEMBER_ERRORS)
 def test_sklearn_compatible(estimator, check):
     check(estimator)
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=lambda e: type(e).__name__)
+def test_pipeline_grid_search_and_cross_val_score(estimator, small_numeric_binary,
+                                                  small_regression):
+    from sklearn.base import clone, is_classifier
+    from sklearn.model_selection import GridSearchCV, cross_val_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = small_numeric_binary if is_classifier(estimator) else small_regression
+    scores = cross_val_score(make_pipeline(StandardScaler(), clone(estimator)), X, y, cv=2)
+    assert scores.shape == (2,) and np.isfinite(scores).all()
+    grid = GridSearchCV(clone(estimator), {"cv": [2, 3]}, cv=2).fit(X, y)
+    assert grid.best_params_["cv"] in (2, 3)
+    assert grid.predict(X).shape == (len(y),)
