@@ -9,7 +9,8 @@ ensembles from that record, and predicts with the best by honest score.  Each si
 candidate is scored on the holdout with its K fold models (nothing is refitted).
 
 Target: the chosen model's holdout score is at least the best single model's on >= 4 of 6
-sets.  PEERS.md's AutoGluon (medium, 120 s) and scikit-learn stack figures are printed beside
+sets.  Two readings are printed: the single model best on the holdout itself (an oracle no
+user has) and the single model that cross-validation picks.  PEERS.md's AutoGluon (medium, 120 s) and scikit-learn stack figures are printed beside
 ours; they were measured on the same split and metrics.
 """
 
@@ -59,7 +60,11 @@ def run_set(name: str, cv: int) -> dict:
     higher = s.task == "binary"
     best_single = (max if higher else min)(singles, key=singles.get)
     chosen = _holdout(s, auto)
-    ok = chosen >= singles[best_single] if higher else chosen <= singles[best_single]
+    cv_best = report.best()                 # the single model a user would pick by CV
+
+    def at_least(other: float) -> bool:
+        return bool(chosen >= other if higher else chosen <= other)
+
     ag, ag_s, sk, sk_s = PEERS[name]
     board = auto.leaderboard_
     row = {"data": name, "metric": PRIMARY[s.task], "rows_train": len(s.y_train),
@@ -67,8 +72,9 @@ def run_set(name: str, cv: int) -> dict:
            "chosen_cv": board.loc[auto.best_name_, f"mean_test_{report.primary}"],
            "chosen_holdout": chosen, "best_single": best_single,
            "best_single_holdout": singles[best_single],
-           "cv_best_single": report.best(),
-           "at_least_best_single": bool(ok),
+           "at_least_best_single": at_least(singles[best_single]),
+           "cv_best_single": cv_best, "cv_best_single_holdout": singles[cv_best],
+           "at_least_cv_best_single": at_least(singles[cv_best]),
            **{f"holdout_{k}": v for k, v in {**singles, **ensembles}.items()},
            "seconds": seconds, "autogluon_medium": ag, "autogluon_s": ag_s,
            "sklearn_stack": sk, "sklearn_stack_s": sk_s}
@@ -88,12 +94,14 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
         print(pd.DataFrame(rows[-1:]).T.to_string(), flush=True)  # progress of a long run
     df = pd.DataFrame(rows)
     main_cols = ["data", "metric", "chosen", "chosen_holdout", "best_single",
-                 "best_single_holdout", "at_least_best_single", "autogluon_medium",
-                 "autogluon_s", "sklearn_stack", "sklearn_stack_s", "seconds"]
+                 "best_single_holdout", "at_least_best_single", "cv_best_single",
+                 "at_least_cv_best_single", "autogluon_medium", "autogluon_s",
+                 "sklearn_stack", "sklearn_stack_s", "seconds"]
     publish(df[main_cols], "suite",
-            f"AutoEnsemble (defaults, {args.cv} folds) vs best single default candidate, "
-            f"75/25 holdout; {int(df['at_least_best_single'].sum())} of {len(df)} at least "
-            "as good")
+            f"AutoEnsemble (defaults, {args.cv} folds) vs the best single default candidate "
+            f"on the 75/25 holdout: at least as good as the holdout-best single on "
+            f"{int(df['at_least_best_single'].sum())} of {len(df)}, as the CV-chosen single "
+            f"on {int(df['at_least_cv_best_single'].sum())} of {len(df)}")
     detail = df.drop(columns=["autogluon_medium", "autogluon_s", "sklearn_stack",
                               "sklearn_stack_s"])
     publish(detail, "suite_detail", "AutoEnsemble: holdout of every candidate and ensemble")

@@ -127,9 +127,11 @@ def _check_args(oof, y, metric, n_iter, n_init, n_bags, bag_fraction) -> None:
 
 
 # -- losses of "running sum + each model", all models at once --------------------------------
-# Each metric works on its own representation of the predictions, transposed to
-# (n_models, n_rows) so that a model's predictions are contiguous; ``s`` is the running sum of
-# the selected models (n_rows,) or (n_rows, n_classes) and ``t`` how many were selected.
+# Each metric works on its own representation of the predictions: the true class's
+# probability (log loss), the positive class's (ROC AUC), the true-class margin (binary
+# accuracy) or the values (MSE, MAE), stored (n_models, n_rows) so that a model's predictions
+# are contiguous; multiclass accuracy and callables keep (n_rows, n_models[, n_classes]).
+# ``s`` is the running sum of the selected models' representation, ``t`` how many there are.
 
 def _representation(oof: np.ndarray, y: np.ndarray, metric: Any
                     ) -> tuple[np.ndarray, Callable, int]:
@@ -165,9 +167,17 @@ def _log_loss(s: np.ndarray, t: int, rep: np.ndarray) -> np.ndarray:
 
 
 def _mse_loss(y: np.ndarray) -> Callable:
+    squares: dict[int, tuple[np.ndarray, np.ndarray]] = {}   # rep -> its rows' sums of squares
+
     def loss(s, t, rep):
         d = s - (t + 1) * y                         # (sum + p_m)/(t+1) - y = (d + p_m)/(t+1)
-        sq = np.einsum("ij,ij->i", rep, rep)
+        if rep.shape[0] == 1:
+            sq = np.einsum("ij,ij->i", rep, rep)
+        else:                                       # the same rep every round: compute once
+            held = squares.get(id(rep))
+            if held is None or held[0] is not rep:
+                held = squares[id(rep)] = (rep, np.einsum("ij,ij->i", rep, rep))
+            sq = held[1]
         return (d @ d + 2 * (rep @ d) + sq) / (len(y) * (t + 1) ** 2)
     return loss
 

@@ -61,8 +61,12 @@ def optimize_weights(oof: np.ndarray, y: np.ndarray, *, loss: str = "log_loss") 
         true = oof[np.arange(len(y)), :, y.astype(np.int64)]
         w = _minimize_on_simplex(lambda w: _log_loss(w, true), n_models)
     elif loss == "mse":
-        gram, b = oof.T @ oof / len(y), oof.T @ y.astype(float) / len(y)
-        w = _minimize_on_simplex(lambda w: (w @ gram @ w - 2 * b @ w,
+        # mean((P w - y)^2) / scale on the n_models x n_models Gram matrix; the scale keeps
+        # the objective near 1 whatever the target's unit (prices in the thousands ...)
+        yf = y.astype(float)
+        scale = max(float(np.mean(yf ** 2)), 1e-300) * len(y)
+        gram, b, c = oof.T @ oof / scale, oof.T @ yf / scale, float(yf @ yf) / scale
+        w = _minimize_on_simplex(lambda w: (w @ gram @ w - 2 * b @ w + c,
                                             2 * gram @ w - 2 * b), n_models)
     else:
         w = _mae_weights(oof, y.astype(float))
@@ -81,7 +85,7 @@ def _minimize_on_simplex(fun, n_models: int) -> np.ndarray:
         fun, start, jac=True, method="SLSQP", bounds=[(0.0, 1.0)] * n_models,
         constraints=[{"type": "eq", "fun": lambda w: w.sum() - 1.0,
                       "jac": lambda w: np.ones_like(w)}],
-        options={"maxiter": 500, "ftol": 1e-10})
+        options={"maxiter": 500, "ftol": 1e-12})
     w = result.x if np.all(np.isfinite(result.x)) else start
     # SLSQP may stop at a point no better than equal weights when it fails; keep the better.
     return w if fun(w)[0] <= fun(start)[0] else start

@@ -53,10 +53,21 @@ def test_refit_fits_the_chosen_members_once(tmp_path, small_numeric_binary):
 
 @pytest.mark.slow
 def test_default_candidates_on_a_small_table(small_binary):
+    """candidates=None builds foldstack's default models (an MLP among them) inside fit."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
     X, y = small_binary                       # numeric and string columns
-    auto = fs.AutoEnsembleRegressor(cv=2, ensembles=("greedy", "stacking"))
     yr = X["a"].to_numpy() * 2 + (X["c"] == "x")
-    auto.fit(X, yr)
+    auto = fs.AutoEnsembleRegressor(cv=2, ensembles=("greedy", "stacking"))
+    threads = torch.get_num_threads()
+    # one thread: OpenMP pools spin badly when a CI machine runs other work
+    with threadpool_limits(1):
+        torch.set_num_threads(1)
+        try:
+            auto.fit(X, yr)
+        finally:
+            torch.set_num_threads(threads)
     assert {"linear", "xgboost", "random_forest", "mlp"} <= set(auto.leaderboard_.index)
     assert isinstance(auto.ensembles_["stacking"], StackingRegressor)
     pred = auto.predict(X)

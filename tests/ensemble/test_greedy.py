@@ -34,7 +34,7 @@ def test_complementary_regressors_share_the_weight():
         w = greedy_weights(oof, y, metric=metric, n_iter=40)
         np.testing.assert_allclose(w, [0.5, 0.5, 0.0])
     np.testing.assert_allclose(optimize_weights(oof, y, loss="mse"), [0.5, 0.5, 0.0],
-                               atol=1e-6)
+                               atol=1e-4)
     np.testing.assert_allclose(optimize_weights(oof, y, loss="mae"), [0.5, 0.5, 0.0],
                                atol=1e-6)
 
@@ -134,3 +134,14 @@ def test_greedy_bad_arguments(kwargs, match):
     oof = kwargs.pop("oof", np.stack([GOOD, NOISE], axis=1))
     with pytest.raises(InvalidParameterError, match=match):
         greedy_weights(oof, Y10, **kwargs)
+
+
+def test_optimized_squared_error_does_not_depend_on_the_target_unit():
+    rng = np.random.RandomState(3)
+    y = rng.normal(size=500)
+    oof = np.column_stack([y + rng.normal(scale=s, size=500) for s in (0.3, 0.5, 1.0, 2.0)])
+    w = optimize_weights(oof, y, loss="mse")
+    for unit in (1e-4, 1e4, 1e8):               # e.g. prices in dollars or millions
+        np.testing.assert_allclose(optimize_weights(oof * unit, y * unit, loss="mse"), w,
+                                   atol=1e-6)
+    assert w[0] > w[1] > w[2] >= w[3] >= 0
