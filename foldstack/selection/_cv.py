@@ -131,15 +131,16 @@ def cross_validate_candidates(
     splits = make_splits(cv, X, y, task, groups=groups, n_repeats=n_repeats,
                          random_state=random_state)
 
-    data_fp = fingerprint(X, y)
-    base_fp = _base_fingerprint(data_fp, metrics, task, classes)
     cache = TaskCache(cache_dir)
+    keyed = cache_dir is not None  # hashing the data costs ~0.5 s on ames: only for a cache
+    data_fp = fingerprint(X, y) if keyed else ""
+    base_fp = _base_fingerprint(data_fp, metrics, task, classes) if keyed else ""
     tasks, done = [], {}
     for name, est in named.items():
-        est_fp = fingerprint(clone(est))
+        est_fp = fingerprint(clone(est)) if keyed else ""
         for i, (tr, va) in enumerate(splits):
             seed = derive_seed(random_state, name, i)
-            key = fingerprint(base_fp, est_fp, tr, va, seed)
+            key = fingerprint(base_fp, est_fp, tr, va, seed) if keyed else ""
             cached = cache.get(key)
             if cached is not None:
                 done[name, i] = cached
