@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import numbers
 import warnings
+from abc import ABCMeta, abstractmethod
 from typing import Any
 
 import numpy as np
@@ -98,24 +99,28 @@ class NamedMembersMixin:
         return super().set_params(**params)
 
 
-class BaseEnsemble(NamedMembersMixin, BaseEstimator):
+class BaseEnsemble(NamedMembersMixin, BaseEstimator, metaclass=ABCMeta):
     """Base class of the averaging and stacking ensembles (not public)."""
 
     _constraints: dict = COMMON_CONSTRAINTS
     _passthrough_needed = False
 
-    # -- hooks ------------------------------------------------------------------------------
-    def _fit_combiner(self, P, y, Z, names, report):  # pragma: no cover - abstract
-        raise NotImplementedError
+    # -- hooks each ensemble family implements -----------------------------------------------
+    @abstractmethod
+    def _fit_combiner(self, P, y, Z, names, report):
+        """Fit the weights or meta-model on OOF predictions ``P`` (and features ``Z``)."""
 
-    def _apply_combiner(self, state, P, Z):  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def _apply_combiner(self, state, P, Z):
+        """Combine member predictions ``P`` with a fitted combiner ``state``."""
 
-    def _state(self) -> Any:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def _state(self) -> Any:
+        """The fitted combiner, as stored on the estimator."""
 
-    def _set_state(self, state: Any) -> None:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def _set_state(self, state: Any) -> None:
+        """Store a fitted combiner on the estimator."""
 
     def _check_combiner_params(self, n_members: int) -> None:
         """Validate parameters that depend on the number of members (before any CV)."""
