@@ -67,13 +67,15 @@ def open_storage(storage: Any, cache_dir: Any) -> Any:
     engine_kwargs = ({"connect_args": {"timeout": SQLITE_TIMEOUT}}
                      if storage.startswith("sqlite") else {})
     error: Exception | None = None
-    for attempt in range(5):
+    for attempt in range(6):
         try:
             return optuna.storages.RDBStorage(storage, engine_kwargs=engine_kwargs)
         except Exception as exc:  # sqlalchemy/driver errors: name the URL and the fix
             error = exc
             if not any(m in str(exc) for m in _CREATION_RACES):
                 break
+            if attempt == 4 and _discard_torn_sqlite(storage):
+                continue  # a process killed while creating the tables left them half made
             # another process is creating the same tables at this moment: theirs will do
             time.sleep(0.2 * (attempt + 1))
     reason = str(error).strip().splitlines()[0] if str(error).strip() else ""
@@ -82,6 +84,30 @@ def open_storage(storage: Any, cache_dir: Any) -> Any:
         "SQLite URL whose directory exists ('sqlite:///path/to/study.db'), a reachable "
         "database server URL with its driver installed, or storage=None for memory."
     ) from error
+
+
+def _discard_torn_sqlite(url: str) -> bool:
+    """Remove a local SQLite storage whose schema creation was cut off (SIGKILL).
+
+    Only a file that holds no study is removed: schema creation comes before any study, so
+    such a file has nothing to lose.  Returns whether it was removed.
+    """
+    import sqlite3
+
+    if not url.startswith("sqlite:///"):
+        return False
+    path = Path(url[len("sqlite:///"):])
+    if not path.is_file():
+        return False
+    try:
+        with contextlib.closing(sqlite3.connect(path, timeout=SQLITE_TIMEOUT)) as con:
+            tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master")}
+            if "studies" in tables and con.execute("SELECT count(*) FROM studies").fetchone()[0]:
+                return False
+    except sqlite3.Error:
+        return False
+    path.unlink()
+    return True
 
 
 def study_names(storage: Any) -> set[str]:

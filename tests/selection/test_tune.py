@@ -341,3 +341,18 @@ def test_bad_input(small_numeric_binary, space, kwargs, match):
     X, y = small_numeric_binary
     with pytest.raises(InvalidParameterError, match=match):
         tune(DecisionTreeClassifier(), space, X, y, **{"cv": 3, "verbose": 0, **kwargs})
+
+
+def test_torn_sqlite_storage_is_discarded_only_when_it_holds_no_study(tmp_path):
+    import sqlite3
+
+    from foldstack.selection._study import _discard_torn_sqlite
+
+    empty, used = tmp_path / "empty.sqlite3", tmp_path / "used.sqlite3"
+    for path, rows in ((empty, 0), (used, 1)):
+        with sqlite3.connect(path) as con:
+            con.execute("CREATE TABLE studies (study_id INTEGER, study_name TEXT)")
+            con.executemany("INSERT INTO studies VALUES (?, ?)", [(i, "s") for i in range(rows)])
+    assert _discard_torn_sqlite(f"sqlite:///{empty}") and not empty.exists()
+    assert not _discard_torn_sqlite(f"sqlite:///{used}") and used.exists()
+    assert not _discard_torn_sqlite("postgresql://host/db")
