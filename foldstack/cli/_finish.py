@@ -59,14 +59,9 @@ def final_model(report: Any, ensembles: dict[str, Any], name: str) -> Any:
 
 
 def _oof_frame(report: Any) -> pd.DataFrame:
-    cols: dict[str, Any] = {"row": np.arange(len(report.y)), "target": report.y}
-    for name, p in report.oof.items():
-        if p.ndim == 1:
-            cols[name] = p
-        else:
-            for j, c in enumerate(report.classes):
-                cols[f"{name}__{c}"] = p[:, j]
-    return pd.DataFrame(cols)
+    """The OOF table of ``oof.parquet``: row number, target, then ``report.oof_frame()``."""
+    head = pd.DataFrame({"row": np.arange(len(report.y)), "target": report.y})
+    return pd.concat([head, report.oof_frame()], axis=1)
 
 
 def print_leaderboard(report: Any, diagnosis: pd.DataFrame | None, out: Path, chosen: str

@@ -62,7 +62,7 @@ def load_table(path: str | os.PathLike, *, sep: str | None = None) -> pd.DataFra
         df = _read_csv(path, sep)
     if df.shape[1] == 0 or df.shape[0] == 0:
         raise DataError(f"'{path}' has no data rows (shape {df.shape}).")
-    _check_unique_columns(df, str(path))
+    check_unique_columns(df, str(path))
     return df
 
 
@@ -120,9 +120,9 @@ def _read_csv(path: Path, sep: str | None) -> pd.DataFrame:
     return df
 
 
-def _check_unique_columns(df: pd.DataFrame, where: str) -> None:
+def check_unique_columns(df: pd.DataFrame, where: str) -> None:
+    """Raise DataError naming the repeated column names of ``df`` (``where`` names it)."""
     cols = pd.Index(df.columns)
-    # pandas renames duplicated CSV headers to "a.1"; check the raw names too.
     dup = cols[cols.duplicated()].unique().tolist()
     if dup:
         raise DataError(f"{where} has duplicate column names: {dup}. Rename them so each "

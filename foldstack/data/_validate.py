@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from foldstack.data._load import check_unique_columns
 from foldstack.exceptions import ColumnNotFoundError, DataError, DataWarning
 from foldstack.utils._validation import did_you_mean
 
@@ -44,11 +45,7 @@ def check_X_y(X: Any, y: Any
     were kept).  X keeps its type (a DataFrame stays a DataFrame, untouched otherwise).
     """
     if isinstance(X, pd.DataFrame):
-        cols = pd.Index(X.columns)
-        dup = cols[cols.duplicated()].unique().tolist()
-        if dup:
-            raise DataError(f"X has duplicate column names: {dup}. Rename them so each column "
-                            "has one name.")
+        check_unique_columns(X, "X")
     elif not hasattr(X, "shape"):
         X = np.asarray(X)
     if X.ndim != 2:

@@ -257,6 +257,18 @@ class CVReport:
             blocks.append(p)
         return np.hstack(blocks)
 
+    def oof_frame(self) -> pd.DataFrame:
+        """OOF predictions as a table: one column per candidate (regression) or per
+        candidate and class, named ``<candidate>__<class>`` (classification)."""
+        cols: dict[str, np.ndarray] = {}
+        for n, p in self.oof.items():
+            if p.ndim == 1:
+                cols[n] = p
+            else:
+                for j, c in enumerate(self.classes):
+                    cols[f"{n}__{c}"] = p[:, j]
+        return pd.DataFrame(cols)
+
     def correlation(self, names: list[str] | None = None) -> pd.DataFrame:
         """Pearson correlation of the candidates' OOF predictions (diversity).
 
@@ -313,16 +325,7 @@ class CVReport:
         """
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
-        oof_cols = {}
-        for n, r in self.results.items():
-            if r.oof is None:
-                continue
-            if r.oof.ndim == 1:
-                oof_cols[n] = r.oof
-            else:
-                for j, c in enumerate(self.classes):
-                    oof_cols[f"{n}__{c}"] = r.oof[:, j]
-        pd.DataFrame(oof_cols).to_parquet(path / "oof.parquet")
+        self.oof_frame().to_parquet(path / "oof.parquet")
         pd.DataFrame({"y": self.y}).to_parquet(path / "target.parquet")
         self.scores.to_csv(path / "scores.csv", index=False)
         self.times.to_csv(path / "times.csv", index=False)
