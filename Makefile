@@ -37,3 +37,9 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info
+
+# Execute the example notebooks (full settings) and save them with their outputs;
+# `make notebooks ONLY=multiclass` runs one of them.
+.PHONY: notebooks
+notebooks: $(STAMP)
+	$(PY) examples/run_notebooks.py $(if $(ONLY),--only $(ONLY))

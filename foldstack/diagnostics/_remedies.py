@@ -44,6 +44,9 @@ class Family:
     tune: tuple = ()
     lr: str | None = None  # the learning-rate parameter (networks, boosting)
     epochs: str | None = None  # the number of epochs / rounds
+    body: str | None = None  # the parameter taking a user's own network (a class)
+    body_params: str | None = None  # the parameter holding that network's settings
+    architecture: tuple = ()  # parameters that build the default network, unused by the user's
 
 
 def _times(factor: float, cap: float | None = None, floor: float | None = None
@@ -100,6 +103,11 @@ def _grow_sizes(v: Any) -> Any:
     return tuple(int(s) * 2 for s in v)
 
 
+def _raise_epochs(v: Any) -> Any:
+    # "auto" budgets are 100 (early stopping) or 300 epochs: suggest more than either
+    return 400 if v == "auto" else _times(2)(v)
+
+
 def _enable(v: Any) -> Any:
     return True if v is False else None
 
@@ -138,11 +146,14 @@ FAMILIES: tuple[Family, ...] = (
                       Knob("depth", "raise", lambda v: v + 1 if isinstance(v, int) else None),
                       Knob("dropout", "lower", _to_zero),
                       Knob("weight_decay", "lower", _to_zero)),
-            _OPTIMIZE: (Knob("max_epochs", "raise", _times(2)),
+            _OPTIMIZE: (Knob("max_epochs", "raise", _raise_epochs),
                         Knob("optimizer", "set", _set_if("adamw", lambda v: v in ("sgd",))),
                         Knob("lr_schedule", "set", _set_if("cosine", lambda v: v == "none"))),
         },
-        tune=("dropout", "weight_decay", "width", "depth", "lr"), lr="lr", epochs="max_epochs"),
+        tune=("dropout", "weight_decay", "width", "depth", "lr"), lr="lr", epochs="max_epochs",
+        body="module", body_params="module_params",
+        architecture=("hidden_layer_sizes", "width", "depth", "dropout", "activation",
+                      "batch_norm")),
     Family(
         "sklearn_mlp", frozenset({"BaseMultilayerPerceptron"}),
         variance={
@@ -354,8 +365,27 @@ def _line(category: str, actions: Sequence[str], fallback: str | None = None) ->
     return None if fallback is None else f"{category}: {fallback}"
 
 
+def _custom_body(family: Family | None, params: dict) -> Any:
+    """The user's own network class set on the estimator, or None."""
+    if family is None or family.body is None:
+        return None
+    return params.get(family.body)
+
+
+def _body_action(family: Family | None, params: dict, prefix: str, verb: str
+                 ) -> list[str]:
+    body = _custom_body(family, params)
+    if body is None:
+        return []
+    name = getattr(body, "__name__", repr(body))
+    return [f"{verb} the custom module {name} through {prefix}{family.body_params} "
+            f"(now {_fmt(params.get(family.body_params))})"]
+
+
 def _tune_line(family: Family | None, params: dict, prefix: str) -> str:
     names = [prefix + p for p in (family.tune if family else ()) if p in params]
+    if _custom_body(family, params) is not None:
+        names.append(f"{prefix}{family.body_params} (with a callable space)")
     what = ", ".join(names) if names else "its main hyperparameters"
     return f"tuning: search {what} with fs.selection.tune on the same folds"
 
@@ -393,6 +423,9 @@ def remedies(estimator: Any, verdict: str, *, findings: Iterable[str] = (),
         stronger regularization, a simpler model, early stopping, tuning.  High bias: a
         bigger model, longer or better optimization, better features, tuning.  Both: the
         bias remedies first (reduce bias, then variance), then the variance ones.
+        A network with its own ``module`` gets no remedy on the parameters that only build
+        the default network (``width``, ``depth``, ``dropout``, ...): its ``module_params``
+        are named instead.
 
     Examples
     --------
@@ -404,6 +437,10 @@ from 1 (e.g. to 5); raise ccp_alpha from 0.0 (e.g. to 0.01)'
     prefix, final = final_estimator(estimator)
     family = family_of(final)
     params = final.get_params(deep=False) if hasattr(final, "get_params") else {}
+    if _custom_body(family, params) is not None:
+        # a user's network ignores the knobs that build the default one: none is suggested,
+        # its own settings are (_body_action)
+        params = {k: v for k, v in params.items() if k not in family.architecture}
     findings = set(findings) & _CONSISTENT.get(verdict, set())
     lines = _epoch_lines(family, params, prefix, findings)
     if verdict == "failed":
@@ -446,6 +483,7 @@ def _variance_lines(family: Family | None, final: Any, params: dict, prefix: str
     out.append(_line(_REGULARIZE, _actions(knobs.get(_REGULARIZE, ()), params, prefix),
                      "a penalty (L2 / weight decay), dropout, or smaller trees"))
     simpler = _actions(knobs.get(_SIMPLER, ()), params, prefix)
+    simpler += _body_action(family, params, prefix, "regularize or simplify")
     if _is_linear(final, family):
         simpler.append("fewer features (feature selection)")
     out.append(_line(_SIMPLER, simpler, "fewer parameters, or the linear candidate"))
@@ -457,6 +495,7 @@ def _variance_lines(family: Family | None, final: Any, params: dict, prefix: str
 def _bias_lines(family: Family | None, final: Any, params: dict, prefix: str) -> list[str]:
     knobs = family.bias if family else {}
     bigger = _actions(knobs.get(_BIGGER, ()), params, prefix)
+    bigger[:0] = _body_action(family, params, prefix, "enlarge")
     linear = _is_linear(final, family)
     if linear:
         bigger.append("non-linear features (SplineTransformer, PolynomialFeatures) or a "
@@ -488,7 +527,7 @@ def _epoch_lines(family: Family | None, params: dict, prefix: str, findings: set
     if "still_improving" in findings:
         acts = []
         if family is not None and family.epochs in params:
-            acts = _actions([Knob(family.epochs, "raise", _times(2))], params, prefix)
+            acts = _actions([Knob(family.epochs, "raise", _raise_epochs)], params, prefix)
         acts += _lr_action(family, params, prefix, 3.0)
         out.append(_line("train longer", acts, "more epochs or a higher learning rate"))
     if "overfitting" in findings:

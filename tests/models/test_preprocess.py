@@ -79,3 +79,18 @@ def test_label_encoded_xgboost_classifier():
     assert clf.classes_.tolist() == ["no", "yes"]
     assert set(clf.predict(X)) <= {"no", "yes"}
     assert clf.predict_proba(X).shape == (20, 2)
+
+
+def test_column_with_no_value_in_fit():
+    X = pd.DataFrame({"o": pd.Series([None, np.nan], dtype=object), "f": [np.nan, np.nan],
+                      "c": pd.Categorical([None, None])})
+    assert infer_column_types(X) == (["f"], ["o", "c"])  # float NaN stays numeric
+    enc = CategoryDtypeEncoder().fit(X)
+    assert enc.categories_ == {"o": [], "c": []}
+    out = enc.transform(X.assign(o=["new", None], c=pd.Categorical(["new", None])))
+    for name in ("o", "c"):  # one category no value takes: xgboost refuses none at all
+        assert out[name].cat.categories.tolist() == ["missing"]
+        assert out[name].isna().all()
+    enc = MLPInputEncoder(["f"], ["o"], min_frequency=2).fit(X)
+    x_num, _ = enc.transform(pd.DataFrame({"f": [np.nan, 1.0], "o": [None, "new"]}))
+    np.testing.assert_array_equal(x_num, [[1.0], [0.0]])  # the missing level; unknown: none

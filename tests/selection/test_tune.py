@@ -109,7 +109,8 @@ def test_pruning_stops_bad_trials_after_few_folds(small_numeric_binary, tmp_path
     log = tmp_path / "fits.log"
     # C below ~1e-3 predicts ~0.5 everywhere: a log loss near 0.69 against ~0.3
     pruned = tune(CountingClassifier(log_path=str(log)), C_SPACE, X, y, cv=5,
-                  scoring="log_loss", n_trials=24, sampler="random", verbose=0)
+                  scoring="log_loss", n_trials=24, sampler="random",
+                  start_from_estimator=False, verbose=0)
     trials = pruned.trials_
     assert count_fits(log) == trials["n_folds"].sum() == pruned.n_folds_fitted
     stopped = trials[trials["state"] == "pruned"]
@@ -119,7 +120,7 @@ def test_pruning_stops_bad_trials_after_few_folds(small_numeric_binary, tmp_path
     assert (stopped["mean_test_log_loss"] > pruned.best_score_).all()
     assert pruned.n_folds_fitted <= 0.8 * 24 * 5
     full = tune(CountingClassifier(), C_SPACE, X, y, cv=5, scoring="log_loss", n_trials=24,
-                sampler="random", pruner="none", verbose=0)
+                sampler="random", pruner="none", start_from_estimator=False, verbose=0)
     assert full.n_folds_fitted == 24 * 5
     # the random sampler draws the same configurations; the best one was never pruned
     assert pruned.best_params_ == full.best_params_
@@ -356,3 +357,26 @@ def test_torn_sqlite_storage_is_discarded_only_when_it_holds_no_study(tmp_path):
     assert _discard_torn_sqlite(f"sqlite:///{empty}") and not empty.exists()
     assert not _discard_torn_sqlite(f"sqlite:///{used}") and used.exists()
     assert not _discard_torn_sqlite("postgresql://host/db")
+
+
+def test_the_estimators_own_configuration_is_the_first_trial(small_numeric_binary, caplog):
+    X, y = small_numeric_binary
+    result = tune(LogisticRegression(C=0.37), C_SPACE, X, y, cv=3, n_trials=4,
+                  sampler="random", verbose=0)
+    first = result.trials_.iloc[0]
+    assert first["param_C"] == 0.37 and first["state"] == "complete"
+    assert result.best_score_ >= first["mean_test_roc_auc"]
+    # a labelled choice (a tuple) is matched too
+    space = {"widths": ("categorical", [(1,), (64, 32), (1e-4,)])}
+    result = tune(TupleParamClassifier(widths=(64, 32)), space, X, y, cv=3, n_trials=2,
+                  sampler="random", verbose=0)
+    assert result.trials_.iloc[0]["param_widths"] == (64, 32)
+    # switched off, or a value outside the space: the search starts from a sampled draw
+    off = tune(LogisticRegression(C=0.37), C_SPACE, X, y, cv=3, n_trials=2, sampler="random",
+               start_from_estimator=False, verbose=0)
+    assert off.trials_.iloc[0]["param_C"] != 0.37
+    with caplog.at_level("INFO", logger="foldstack"):
+        outside = tune(LogisticRegression(C=1e3), C_SPACE, X, y, cv=3, n_trials=2,
+                       sampler="random", verbose=0)
+    assert outside.trials_.iloc[0]["param_C"] != 1e3
+    assert "estimator's own C not in the space" in caplog.text
