@@ -135,7 +135,10 @@ def _contains(dist: Any, value: Any) -> bool:
         return False
     if isinstance(dist, D.IntDistribution) and not float(value).is_integer():
         return False
-    return bool(dist._contains(dist.to_internal_repr(value)))
+    if not dist.low <= value <= dist.high:
+        return False
+    steps = None if dist.step is None else (value - dist.low) / dist.step
+    return steps is None or abs(steps - round(steps)) < 1e-8
 
 
 def _suggest_one(trial: Any, name: str, dist: Any) -> Any:
