@@ -107,3 +107,11 @@ def score(s: Split, y_pred=None, proba=None) -> dict:
     out["logloss"] = float(M.log_loss(y, P, labels=[str(c) for c in s.classes]))
     out["accuracy"] = float(M.accuracy_score(y, np.asarray(y_pred).astype(str)))
     return out
+
+
+def holdout_score(s: Split, est) -> float:
+    """The primary metric of a fitted estimator (``predict`` / ``predict_proba``) on the test part."""
+    if s.task == "regression":
+        return score(s, y_pred=est.predict(s.X_test))[PRIMARY[s.task]]
+    proba = pd.DataFrame(est.predict_proba(s.X_test), columns=list(est.classes_))
+    return score(s, proba=proba)[PRIMARY[s.task]]

@@ -24,7 +24,7 @@ import time
 
 import pandas as pd
 
-from bench._data import PRIMARY, Split, load, score, split
+from bench._data import PRIMARY, holdout_score, load, split
 from bench._table import publish
 
 CV_SETS = ["wa_churn", "credit_data", "penguins", "ames", "concrete"]
@@ -69,13 +69,6 @@ def cv_section(sets: list[str]) -> pd.DataFrame:
     return publish(rows, "defaults_cv", "Default candidates, 5-fold CV (shared folds)")
 
 
-def _holdout_score(s: Split, est) -> float:
-    if s.task == "regression":
-        return score(s, y_pred=est.predict(s.X_test))[PRIMARY[s.task]]
-    proba = pd.DataFrame(est.predict_proba(s.X_test), columns=list(est.classes_))
-    return score(s, proba=proba)[PRIMARY[s.task]]
-
-
 def holdout_section(sets: list[str]) -> pd.DataFrame:
     """Fit each default candidate on the training part, score it on the test part."""
     import foldstack as fs
@@ -88,7 +81,7 @@ def holdout_section(sets: list[str]) -> pd.DataFrame:
             start = time.perf_counter()
             est.fit(s.X_train, s.y_train)
             row[f"{cand}_fit_s"] = round(time.perf_counter() - start, 1)
-            row[cand] = _holdout_score(s, est)
+            row[cand] = holdout_score(s, est)
             if cand == "mlp":
                 row["mlp_epochs"] = f"{est.best_epoch_}/{est.n_epochs_}"
         peer_xgb, realmlp, plain = PEERS[name]

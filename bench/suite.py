@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 import foldstack as fs
-from bench._data import NAMES, PRIMARY, Split, score, split
+from bench._data import NAMES, PRIMARY, holdout_score, split
 from bench._table import publish
 
 logger = logging.getLogger(__name__)
@@ -41,13 +41,6 @@ PEERS = {
 MAX_TRAIN_ROWS = {"diamonds": 20_000}
 
 
-def _holdout(s: Split, est) -> float:
-    if s.task == "regression":
-        return score(s, y_pred=est.predict(s.X_test))[PRIMARY[s.task]]
-    proba = pd.DataFrame(est.predict_proba(s.X_test), columns=list(est.classes_))
-    return score(s, proba=proba)[PRIMARY[s.task]]
-
-
 def run_set(name: str, cv: int) -> dict:
     s = split(name, max_train_rows=MAX_TRAIN_ROWS.get(name))
     cls = fs.AutoEnsembleRegressor if s.task == "regression" else fs.AutoEnsembleClassifier
@@ -55,11 +48,11 @@ def run_set(name: str, cv: int) -> dict:
     auto = cls(cv=cv).fit(s.X_train, s.y_train)
     seconds = time.perf_counter() - t0
     report = auto.cv_report_
-    singles = {n: _holdout(s, report.fold_average(n)) for n in report.ok_names}
-    ensembles = {k: _holdout(s, e) for k, e in auto.ensembles_.items()}
+    singles = {n: holdout_score(s, report.fold_average(n)) for n in report.ok_names}
+    ensembles = {k: holdout_score(s, e) for k, e in auto.ensembles_.items()}
     higher = s.task == "binary"
     best_single = (max if higher else min)(singles, key=singles.get)
-    chosen = _holdout(s, auto)
+    chosen = holdout_score(s, auto)
     cv_best = report.best()                 # the single model a user would pick by CV
 
     def at_least(other: float) -> bool:

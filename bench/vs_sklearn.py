@@ -30,7 +30,7 @@ from sklearn.base import clone
 from sklearn.model_selection import cross_validate
 
 import foldstack as fs
-from bench._data import PRIMARY, Split, score, split
+from bench._data import PRIMARY, Split, holdout_score, split
 from bench._table import publish
 
 logger = logging.getLogger(__name__)
@@ -38,13 +38,6 @@ logger = logging.getLogger(__name__)
 NAMES = ["linear", "xgboost", "mlp"]
 SK_SCORING = {"binary": "roc_auc", "multiclass": "neg_log_loss",
               "regression": "neg_root_mean_squared_error"}
-
-
-def _holdout(s: Split, est) -> float:
-    if s.task == "regression":
-        return score(s, y_pred=est.predict(s.X_test))[PRIMARY[s.task]]
-    proba = pd.DataFrame(est.predict_proba(s.X_test), columns=list(est.classes_))
-    return score(s, proba=proba)[PRIMARY[s.task]]
 
 
 def _warm_up(s: Split, candidates: dict) -> None:
@@ -97,18 +90,18 @@ def run_set(name: str, cv: int) -> list[dict]:
     base = {"data": name, "metric": metric}
     rows = [{**base, "workflow": "scikit-learn", "what": "cross_validate x3 + stack",
              "cv_s": t_sk_cv, "stack_s": t_sk_stack, "total_s": t_sk, "ratio": 1.0,
-             "cv_score": np.nan, "holdout": _holdout(s, sk_stack)},
+             "cv_score": np.nan, "holdout": holdout_score(s, sk_stack)},
             {**base, "workflow": "foldstack", "what": "cross_validate_candidates + from_report",
              "cv_s": t_fs_cv, "stack_s": t_fs_stack, "total_s": t_fs, "ratio": t_fs / t_sk,
-             "cv_score": fs_stack.cv_score_, "holdout": _holdout(s, fs_stack)}]
+             "cv_score": fs_stack.cv_score_, "holdout": holdout_score(s, fs_stack)}]
     board = report.leaderboard()
     for n in NAMES:
         rows.append({**base, "workflow": "foldstack", "what": f"single {n} (fold average)",
                      "cv_score": board.loc[n, f"mean_test_{report.primary}"],
-                     "holdout": _holdout(s, report.fold_average(n))})
+                     "holdout": holdout_score(s, report.fold_average(n))})
     for label, ens in (("equal", equal), ("greedy", greedy)):
         rows.append({**base, "workflow": "foldstack", "what": f"{label} average",
-                     "cv_score": ens.cv_score_, "holdout": _holdout(s, ens),
+                     "cv_score": ens.cv_score_, "holdout": holdout_score(s, ens),
                      "weights": np.round(ens.weights_, 3).tolist()})
     logger.info("%s: scikit-learn %.1f s, foldstack %.1f s", name, t_sk, t_fs)
     return rows
