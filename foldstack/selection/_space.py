@@ -72,9 +72,10 @@ class SearchSpace:
 
         Used to make an estimator's own configuration the first trial: every parameter of
         the space must have a value the space can draw (in range, or one of the choices).
+        A callable space gives None and no names: what it draws is not known in advance.
         """
         if self.func is not None:
-            return None, ["(a callable space)"]
+            return None, []
         raw, outside = {}, []
         for name, dist in self.distributions.items():
             value = params.get(name)

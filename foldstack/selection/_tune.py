@@ -193,7 +193,7 @@ def tune(
     start_from_estimator : bool, default=True
         Make the estimator's own configuration the first trial of a new study, so the best
         configuration is never worse in CV than the one you started from (the default
-        candidates' settings are good ones).  It applies when every parameter of the space
+        candidates' settings are good ones).  It applies to a dict space when each parameter
         has a value in the space (in range, or one of the choices) and the sampler is not
         ``"grid"``; otherwise the search starts from sampled configurations, as it also
         does when False.
