@@ -3,6 +3,7 @@
     python -m bench.tune                       # 40 trials, 5 folds, ames + wa_churn, xgboost + mlp
     python -m bench.tune --quick               # what fits in ~30 minutes on a small machine
     python -m bench.tune --sets ames --models xgboost --trials 20
+    python -m bench.tune --sets wa_churn --seeds 0 1 2   # each search with 3 sampler seeds
 
 For each data set (cross-validation on the 75 % training part, holdout on the other 25 %) and
 model (``default_candidates`` + ``search_space``), all on the same folds:
@@ -12,10 +13,14 @@ model (``default_candidates`` + ``search_space``), all on the same folds:
 - ``tpe_no_pruning``: TPE without pruning, for the folds-fitted comparison.
 
 ``wall_s`` is wall time; ``cpu_s`` is this process's CPU time (all its threads), steadier on a
-shared machine.  The holdout score of a variant is that of its K fold models averaged (no refit), as a report's
-``fold_average`` predicts.  Targets: TPE >= random >= default on the holdout for both models on
-at least one data set; pruning fits >= 30 % fewer folds than no pruning at an equal best CV
-score (within one fold standard deviation).
+shared machine.  The holdout score of a variant is that of its K fold models averaged (no
+refit), as a report's ``fold_average`` predicts.  Targets: TPE >= random >= default on the
+holdout for both models on at least one data set; pruning fits >= 30 % fewer folds than no
+pruning at an equal best CV score (within one fold standard deviation).
+
+One search's holdout score depends on its sampler seed by about as much as TPE and random
+search differ after 40 trials, so ``--seeds`` repeats each search with other seeds (same
+folds, same model seeds) and the verdicts compare the means.
 """
 
 from __future__ import annotations
@@ -37,7 +42,7 @@ logger = logging.getLogger(__name__)
 # grows at most 400 trees, so that both models x both data sets x 4 variants fit in ~30 min.
 QUICK = {"trials": 15, "cv": 3, "max_rows": 1500}
 QUICK_MLP = {"max_epochs": 30, "patience": 6}
-QUICK_XGB_TREES = ("int", 50, 400)
+QUICK_XGB_TREES = 400
 
 
 def _primary(task: str) -> tuple[str, bool]:
@@ -59,7 +64,7 @@ def run_one(s, model: str, args) -> list[dict]:
     if args.quick and model == "mlp":
         est.set_params(**QUICK_MLP)
     if args.quick and model == "xgboost":
-        space["model__n_estimators"] = QUICK_XGB_TREES
+        est.set_params(model__max_estimators=QUICK_XGB_TREES)
     rows = []
     t0, c0 = time.perf_counter(), time.process_time()
     report = fs.selection.cross_validate_candidates(
@@ -67,7 +72,7 @@ def run_one(s, model: str, args) -> list[dict]:
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     r = report.results[model]
     folds = r.fold_scores()[metric]
-    rows.append({"variant": "default", f"cv_{metric}": folds.mean(), "cv_std": folds.std(ddof=0),
+    rows.append({"variant": "default", "seed": None, f"cv_{metric}": folds.mean(), "cv_std": folds.std(ddof=0),
                  f"holdout_{metric}": _holdout(s, r.fold_models, report.classes),
                  "trials": 1, "pruned": 0, "folds_fitted": len(report.splits),
                  "wall_s": wall, "cpu_s": cpu})
@@ -75,37 +80,48 @@ def run_one(s, model: str, args) -> list[dict]:
     if model in args.prune_check:
         variants.append(("tpe_no_pruning", "tpe", None))
     for label, sampler, pruner in variants:
-        t0, c0 = time.perf_counter(), time.process_time()
-        res = fs.selection.tune(est, space, s.X_train, s.y_train, cv=report.splits,
-                                scoring=[metric], n_trials=args.trials, sampler=sampler,
-                                pruner=pruner, random_state=0, verbose=args.verbose)
-        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-        folds = res.cv_result.fold_scores()[metric]
-        trials = res.trials_
-        rows.append({"variant": label, f"cv_{metric}": res.best_score_,
-                     "cv_std": folds.std(ddof=0),
-                     f"holdout_{metric}": _holdout(s, res.cv_result.fold_models,
-                                                   res.report.classes),
-                     "trials": len(trials), "pruned": int((trials["state"] == "pruned").sum()),
-                     "folds_fitted": res.n_folds_fitted, "wall_s": wall, "cpu_s": cpu})
-        logger.info("%s %s %s: cv %.5g holdout %.5g in %.0f s", s.name, model, label,
-                    rows[-1][f"cv_{metric}"], rows[-1][f"holdout_{metric}"], wall)
+        for seed in args.seeds:  # the sampler's seed; folds and model seeds stay fixed
+            t0, c0 = time.perf_counter(), time.process_time()
+            res = fs.selection.tune(est, space, s.X_train, s.y_train, cv=report.splits,
+                                    scoring=[metric], n_trials=args.trials, sampler=sampler,
+                                    pruner=pruner, random_state=seed, verbose=args.verbose)
+            wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+            folds = res.cv_result.fold_scores()[metric]
+            trials = res.trials_
+            rows.append({"variant": label, "seed": seed, f"cv_{metric}": res.best_score_,
+                         "cv_std": folds.std(ddof=0),
+                         f"holdout_{metric}": _holdout(s, res.cv_result.fold_models,
+                                                       res.report.classes),
+                         "trials": len(trials),
+                         "pruned": int((trials["state"] == "pruned").sum()),
+                         "folds_fitted": res.n_folds_fitted, "wall_s": wall, "cpu_s": cpu})
+            logger.info("%s %s %s seed %d: cv %.5g holdout %.5g in %.0f s", s.name, model,
+                        label, seed, rows[-1][f"cv_{metric}"], rows[-1][f"holdout_{metric}"],
+                        wall)
     for row in rows:
         row.update({"set": s.name, "model": model, "metric": metric})
     return rows
 
 
 def verdicts(df: pd.DataFrame) -> pd.DataFrame:
-    """Per data set and model: is TPE >= random >= default on the holdout; pruning savings."""
+    """Per data set and model: is TPE >= random >= default on the holdout; pruning savings.
+
+    With several sampler seeds a search's figures are its mean over the seeds (the default is
+    one CV pass), and ``tpe>=random_seeds`` counts the seeds where TPE's holdout is at least
+    random search's.
+    """
     out = []
-    for (name, model), g in df.groupby(["set", "model"], sort=False):
-        g = g.set_index("variant")
-        metric = g["metric"].iloc[0]
+    for (name, model), runs in df.groupby(["set", "model"], sort=False):
+        metric = runs["metric"].iloc[0]
+        g = runs.groupby("variant", sort=False).mean(numeric_only=True)
         sign = -1 if metric == "rmse" else 1
         h = sign * g[f"holdout_{metric}"]
-        row = {"set": name, "model": model,
+        per_seed = runs[runs["variant"].isin(["tpe", "random"])].pivot(
+            index="seed", columns="variant", values=f"holdout_{metric}") * sign
+        row = {"set": name, "model": model, "seeds": len(per_seed),
                "tpe>=random>=default": bool(h["tpe"] >= h["random"] >= h["default"]),
-               "tpe>=default": bool(h["tpe"] >= h["default"])}
+               "tpe>=default": bool(h["tpe"] >= h["default"]),
+               "tpe>=random_seeds": int((per_seed["tpe"] >= per_seed["random"]).sum())}
         if "tpe_no_pruning" in g.index:
             saved = 1 - g.loc["tpe", "folds_fitted"] / g.loc["tpe_no_pruning", "folds_fitted"]
             gap = abs(g.loc["tpe", f"cv_{metric}"] - g.loc["tpe_no_pruning", f"cv_{metric}"])
@@ -130,6 +146,9 @@ def main(argv: list[str] | None = None) -> None:
                         help="models that also get the TPE-without-pruning run (default: all)")
     parser.add_argument("--results", default=None,
                         help="name of the results CSV (default: tune, or tune_quick)")
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0],
+                        help="sampler seeds of each search (default 0); the verdicts compare "
+                             "the means over the seeds")
     parser.add_argument("--verbose", type=int, default=0)
     args = parser.parse_args(argv)
     defaults = QUICK if args.quick else {"trials": 40, "cv": 5, "max_rows": None}
@@ -145,10 +164,12 @@ def main(argv: list[str] | None = None) -> None:
         for model in args.models:
             rows += run_one(s, model, args)
     df = pd.DataFrame(rows)
-    cols = ["set", "model", "variant", "metric"] + [c for c in df.columns if c.startswith("cv_")]
+    cols = ["set", "model", "variant", "seed", "metric"]
+    cols += [c for c in df.columns if c.startswith("cv_")]
     cols += [c for c in df.columns if c.startswith("holdout_")]
     cols += ["trials", "pruned", "folds_fitted", "wall_s", "cpu_s"]
-    setup = (f"{args.trials} trials, {args.cv} folds, max rows {args.max_rows}"
+    setup = (f"{args.trials} trials, {args.cv} folds, max rows {args.max_rows}, "
+             f"sampler seeds {args.seeds}"
              f"{', quick' if args.quick else ''}")
     name = args.results or ("tune_quick" if args.quick else "tune")
     publish(df[cols], name, f"tune: TPE vs random vs default ({setup})")

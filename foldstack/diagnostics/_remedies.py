@@ -116,6 +116,11 @@ def _set_if(value: Any, when: Callable[[Any], bool]) -> Callable[[Any], Any]:
     return lambda v: value if when(v) else None
 
 
+def _fixed_rounds(params: dict) -> bool:
+    """xgboost boosts n_estimators rounds (foldstack's TabularXGB* may pick them itself)."""
+    return params.get("early_stopping", False) is False
+
+
 _MORE_DATA = "more data"
 _REGULARIZE = "stronger regularization"
 _SIMPLER = "a simpler model"
@@ -175,14 +180,17 @@ FAMILIES: tuple[Family, ...] = (
                           Knob("min_child_weight", "raise", _times(5), default=1),
                           Knob("reg_lambda", "raise", _times(10), default=1),
                           Knob("subsample", "lower", _set_if(0.8, lambda v: v > 0.8), default=1),
-                          Knob("n_estimators", "lower", _times(0.5, floor=10), default=100),
+                          Knob("n_estimators", "lower", _times(0.5, floor=10), default=100,
+                               when=_fixed_rounds),
                           Knob("learning_rate", "lower", _times(0.3), default=0.3)),
+            _EARLY: (Knob("early_stopping", "set", _enable),),  # foldstack's TabularXGB*
         },
         bias={
             _BIGGER: (Knob("max_depth", "raise", lambda v: v + 2 if isinstance(v, int) and v > 0
                            else None, default=6),
                       Knob("min_child_weight", "lower", _times(0.2), default=1)),
-            _OPTIMIZE: (Knob("n_estimators", "raise", _times(2), default=100),),
+            _OPTIMIZE: (Knob("n_estimators", "raise", _times(2), default=100,
+                             when=_fixed_rounds),),
         },
         tune=("max_depth", "learning_rate", "n_estimators", "min_child_weight", "reg_lambda",
               "subsample"), lr="learning_rate", epochs="n_estimators"),
@@ -383,7 +391,8 @@ def _body_action(family: Family | None, params: dict, prefix: str, verb: str
 
 
 def _tune_line(family: Family | None, params: dict, prefix: str) -> str:
-    names = [prefix + p for p in (family.tune if family else ()) if p in params]
+    names = [prefix + p for p in (family.tune if family else ()) if p in params
+             and not (family.epochs == p == "n_estimators" and not _fixed_rounds(params))]
     if _custom_body(family, params) is not None:
         names.append(f"{prefix}{family.body_params} (with a callable space)")
     what = ", ".join(names) if names else "its main hyperparameters"

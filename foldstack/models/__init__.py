@@ -1,8 +1,9 @@
 """Candidate models: tabular networks (skorch), xgboost, forests and linear models.
 
 Everything here is a scikit-learn estimator or a function returning them.  torch is imported
-only when a network is fitted, so ``import foldstack.models`` and constructing or cloning a
-:class:`TabularMLPClassifier` stay light.
+only when a network is fitted and xgboost when an xgboost model is built, so
+``import foldstack.models`` and constructing or cloning a :class:`TabularMLPClassifier` stay
+light.
 """
 
 from foldstack.models._candidates import CANDIDATE_NAMES, CANDIDATES, default_candidates
@@ -11,12 +12,25 @@ from foldstack.models._mlp import TabularMLPClassifier, TabularMLPRegressor
 from foldstack.models._preprocess import CategoryDtypeEncoder
 from foldstack.models._spaces import search_space
 
+_LAZY = {"TabularXGBClassifier", "TabularXGBRegressor"}  # xgboost loads on first use
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        from foldstack.models import _xgb
+
+        return getattr(_xgb, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
     "CANDIDATES",
     "CANDIDATE_NAMES",
     "CategoryDtypeEncoder",
     "TabularMLPClassifier",
     "TabularMLPRegressor",
+    "TabularXGBClassifier",
+    "TabularXGBRegressor",
     "default_candidates",
     "epoch_history",
     "search_space",

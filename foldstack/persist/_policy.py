@@ -26,7 +26,7 @@ MODULE_REGISTRY = {
 NET_CLASSES = {"foldstack.models._training.TabularNet"}
 XGB_CLASSES = {
     "xgboost.sklearn.XGBClassifier", "xgboost.sklearn.XGBRegressor",
-    "foldstack.models._xgb.LabelEncodedXGBClassifier",
+    "foldstack.models._xgb.TabularXGBClassifier", "foldstack.models._xgb.TabularXGBRegressor",
 }
 
 

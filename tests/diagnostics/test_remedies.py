@@ -164,3 +164,16 @@ def test_ensembles_are_improved_through_their_members():
     lines = remedies(LogisticRegression(), "good_fit", kind="ensemble")
     assert any(x.startswith("members: add diverse candidates") for x in lines)
     assert not any(x.startswith("ensembles:") for x in lines)
+
+
+def test_early_stopped_xgboost_is_not_told_to_change_its_rounds():
+    from foldstack.models import TabularXGBClassifier
+
+    stopped = remedies(TabularXGBClassifier(n_estimators=300), "high_variance")
+    assert not any("n_estimators" in line for line in stopped)
+    fixed = remedies(TabularXGBClassifier(n_estimators=300, early_stopping=False),
+                     "high_variance")
+    assert any("lower n_estimators from 300" in line for line in fixed)
+    assert any("set early_stopping=True (now False)" in line for line in fixed)
+    bias = remedies(TabularXGBClassifier(n_estimators=300), "high_bias")
+    assert not any("n_estimators" in line for line in bias)

@@ -9,7 +9,6 @@ import pytest
 from foldstack.exceptions import ColumnNotFoundError, DataError
 from foldstack.models import CategoryDtypeEncoder
 from foldstack.models._preprocess import MLPInputEncoder, infer_column_types
-from foldstack.models._xgb import LabelEncodedXGBClassifier
 
 
 def test_column_types_by_dtype():
@@ -70,15 +69,6 @@ def test_mlp_encoder_embeds_high_cardinality():
     assert enc.embedded_ == ["c"] and enc.cardinalities_ == [11]
     _, x_cat = enc.transform(pd.DataFrame({"c": ["v0", "once", "new", None]}))
     assert x_cat[0, 0] > 0 and x_cat[1:, 0].tolist() == [0, 0, 0]
-
-
-def test_label_encoded_xgboost_classifier():
-    X = np.arange(40.0).reshape(20, 2)
-    y = np.array(["no"] * 10 + ["yes"] * 10)
-    clf = LabelEncodedXGBClassifier(n_estimators=5).fit(X, y)
-    assert clf.classes_.tolist() == ["no", "yes"]
-    assert set(clf.predict(X)) <= {"no", "yes"}
-    assert clf.predict_proba(X).shape == (20, 2)
 
 
 def test_column_with_no_value_in_fit():
