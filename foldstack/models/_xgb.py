@@ -82,34 +82,35 @@ def _temporarily(model: Any, **params: Any):
             setattr(model, k, v)
 
 
+def _validation_split(model: Any, y: np.ndarray, stratify: bool
+                      ) -> tuple[np.ndarray, np.ndarray] | None:
+    """Row indices (train, valid), or None when a class is too small to be on both sides."""
+    seed = model.random_state if isinstance(model.random_state, int) else 0
+    try:
+        return train_test_split(np.arange(len(y)), test_size=model.validation_fraction,
+                                random_state=seed, stratify=y if stratify else None)
+    except ValueError as exc:
+        logger.info("early stopping skipped (%s); boosting %s rounds on all rows", exc,
+                    model.n_estimators)
+        return None
+
+
 def _fit_rounds(model: Any, fit: Callable[..., Any], X: Any, y: np.ndarray,
                 stratify: bool, fit_params: dict) -> None:
     """Fit ``model`` with ``fit`` (the xgboost parent's), early-stopped when it applies."""
     check_params(model, _CONSTRAINTS)
-    n = _num_samples(X)
-    on = n >= SMALL_TABLE_ROWS if model.early_stopping == "auto" else bool(model.early_stopping)
-    model.validation_rounds_ = None
-    if fit_params.get("eval_set") is not None or not on:
+    on = (_num_samples(X) >= SMALL_TABLE_ROWS if model.early_stopping == "auto"
+          else model.early_stopping)
+    split = (_validation_split(model, y, stratify)
+             if on and fit_params.get("eval_set") is None else None)
+    if split is None:
         fit(X, y, **fit_params)
-        model.early_stopping_ = False
+        model.early_stopping_, model.validation_rounds_ = False, None
         model.n_rounds_ = int(model.get_booster().num_boosted_rounds())
         return
-    frac = model.validation_fraction
-    seed = model.random_state if isinstance(model.random_state, int) else 0
-    idx = np.arange(n)
-    try:
-        train, valid = train_test_split(idx, test_size=frac, random_state=seed,
-                                        stratify=y if stratify else None)
-    except ValueError as exc:
-        # a class with a single row cannot be split both ways: boost without a validation part
-        logger.info("early stopping skipped (%s); boosting %s rounds on all rows", exc,
-                    model.n_estimators)
-        with _temporarily(model, early_stopping=False):
-            _fit_rounds(model, fit, X, y, stratify, fit_params)
-        return
-    weight = fit_params.pop("sample_weight", None)
+    train, valid = split
     inner = dict(fit_params)
-    if weight is not None:
+    if (weight := fit_params.get("sample_weight")) is not None:
         inner["sample_weight"] = _safe_indexing(weight, train)
         inner["sample_weight_eval_set"] = [_safe_indexing(weight, valid)]
     patience = model.early_stopping_rounds or DEFAULT_PATIENCE
@@ -118,9 +119,7 @@ def _fit_rounds(model: Any, fit: Callable[..., Any], X: Any, y: np.ndarray,
             eval_set=[(_safe_indexing(X, valid), y[valid])], **inner)
     best = int(model.best_iteration) + 1
     # the refit sees 1 / (1 - frac) times the rows: scale the rounds alike
-    rounds = max(1, math.ceil(best / (1.0 - frac)))
-    if weight is not None:
-        fit_params["sample_weight"] = weight
+    rounds = max(1, math.ceil(best / (1.0 - model.validation_fraction)))
     with _temporarily(model, n_estimators=rounds, early_stopping_rounds=None):
         fit(X, y, **fit_params)
     model.early_stopping_, model.validation_rounds_, model.n_rounds_ = True, best, rounds
