@@ -72,7 +72,8 @@ def run_one(s, model: str, args) -> list[dict]:
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     r = report.results[model]
     folds = r.fold_scores()[metric]
-    rows.append({"variant": "default", "seed": None, f"cv_{metric}": folds.mean(), "cv_std": folds.std(ddof=0),
+    rows.append({"variant": "default", "seed": None, f"cv_{metric}": folds.mean(),
+                 "cv_std": folds.std(ddof=0),
                  f"holdout_{metric}": _holdout(s, r.fold_models, report.classes),
                  "trials": 1, "pruned": 0, "folds_fitted": len(report.splits),
                  "wall_s": wall, "cpu_s": cpu})

@@ -392,7 +392,7 @@ def _body_action(family: Family | None, params: dict, prefix: str, verb: str
 
 def _tune_line(family: Family | None, params: dict, prefix: str) -> str:
     names = [prefix + p for p in (family.tune if family else ()) if p in params
-             and not (family.epochs == p == "n_estimators" and not _fixed_rounds(params))]
+             and (p != "n_estimators" or _fixed_rounds(params))]
     if _custom_body(family, params) is not None:
         names.append(f"{prefix}{family.body_params} (with a callable space)")
     what = ", ".join(names) if names else "its main hyperparameters"
