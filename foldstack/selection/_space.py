@@ -81,7 +81,7 @@ class SearchSpace:
             value = params.get(name)
             if name in self.decoders:
                 label = next((k for k, v in self.decoders[name].items()
-                              if type(v) is type(value) and v == value), None)
+                              if _same_choice(v, value)), None)
                 if label is None:
                     outside.append(name)
                 else:
@@ -126,12 +126,16 @@ class SearchSpace:
                            for n, d in sorted(self.distributions.items())}, sort_keys=True)
 
 
+def _same_choice(choice: Any, value: Any) -> bool:
+    """Type-strict equality: True is not 1, and 1 is not 1.0 as a stored choice."""
+    return type(choice) is type(value) and choice == value
+
+
 def _contains(dist: Any, value: Any) -> bool:
     import optuna.distributions as D
 
     if isinstance(dist, D.CategoricalDistribution):
-        # type-strict: True is not 1, and 1 is not 1.0 as a stored choice
-        return any(type(c) is type(value) and c == value for c in dist.choices)
+        return any(_same_choice(c, value) for c in dist.choices)
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         return False
     if isinstance(dist, D.IntDistribution) and not float(value).is_integer():
