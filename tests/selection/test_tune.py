@@ -23,6 +23,7 @@ from sklearn.tree import DecisionTreeClassifier
 import foldstack as fs
 from foldstack.exceptions import CandidateFailedError, InvalidParameterError
 from foldstack.selection import tune
+from foldstack.selection._study import open_storage
 from tests.helpers import CountingClassifier, count_fits
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -253,8 +254,10 @@ def _data():
 
 
 def _finished(storage):
+    # the worker may be creating the tables at this moment: open the storage as tune does,
+    # which waits out that race, instead of racing it
     try:
-        study = optuna.load_study(study_name="shared", storage=storage)
+        study = optuna.load_study(study_name="shared", storage=open_storage(storage, None))
     except KeyError:  # not created yet
         return []
     return [t for t in study.get_trials(deepcopy=False) if t.state.is_finished()]
