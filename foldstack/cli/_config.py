@@ -18,6 +18,21 @@ else:  # pragma: no cover - Python 3.10
 
 ENSEMBLES = ("equal", "optimized", "greedy", "stacking")
 
+# Parameters that make a library read a file or directory, by their last name part (so
+# `columns__num__memory` counts).  Config files are shared: loading a pickle can run code.
+FILE_PARAMS = {
+    "memory": "a Pipeline's `memory` is a joblib cache directory whose pickled results are "
+              "loaded",
+    "xgb_model": "xgboost loads a model from that file",
+    "f_params": "skorch loads saved parameters (torch.load) from that file",
+    "f_optimizer": "skorch loads a saved optimizer (torch.load) from that file",
+    "f_criterion": "skorch loads a saved criterion (torch.load) from that file",
+    "f_history": "skorch loads a saved history from that file",
+    "f_pickle": "skorch unpickles that file",
+    "dirname": "skorch checkpoints load their files from that directory",
+    "checkpoint": "skorch's LoadInitState loads a checkpoint's files",
+}
+
 
 @dataclass
 class RunOptions:
@@ -66,13 +81,38 @@ def load_config(path: str | Path) -> dict[str, Any]:
             raw = tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
         raise InvalidParameterError(f"Config file '{path}' is not valid TOML: {exc}.") from None
-    unknown = [k for k in raw if k not in _FIELDS or k == "data"]
+    if "data" in raw:
+        raise InvalidParameterError(
+            f"Config file '{path}': the data file cannot be set in a config file (key "
+            f"'data'); give it on the command line: foldstack cv DATA --config {path}. "
+            "Remove the 'data' line.")
+    unknown = [k for k in raw if k not in _FIELDS]
     if unknown:
         k = unknown[0]
         raise InvalidParameterError(
             f"Config file '{path}': unknown key {k!r}.{did_you_mean(k, _FIELDS)} Known keys: "
             f"{', '.join(sorted(n for n in _FIELDS if n != 'data'))}.")
     return raw
+
+
+def check_no_file_params(table: str, model: str, keys: Any) -> None:
+    """Refuse parameters that make a library load a file (see ``FILE_PARAMS``).
+
+    Examples
+    --------
+    >>> check_no_file_params("params", "linear", ["model__C"])
+    >>> check_no_file_params("params", "linear", ["memory"])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    foldstack.exceptions.InvalidParameterError: Config [params.linear]: 'memory' cannot be set ...
+    """
+    for key in keys:
+        why = FILE_PARAMS.get(str(key).rsplit("__", 1)[-1])
+        if why:
+            raise InvalidParameterError(
+                f"Config [{table}.{model}]: {key!r} cannot be set in a config file: {why}, and "
+                "loading a file such as a pickle can run code. Remove it; to reuse fitted "
+                "work, rerun with the same --out (foldstack caches every fold there).")
 
 
 def merge_options(config: dict[str, Any], cli: dict[str, Any]) -> RunOptions:
@@ -118,6 +158,12 @@ def _validate(o: RunOptions) -> None:
         value = getattr(o, name)
         if not isinstance(value, int) or isinstance(value, bool) or value < low:
             raise InvalidParameterError(f"--{name} must be an integer >= {low}; got {value!r}.")
+    if o.n_jobs is not None and (not isinstance(o.n_jobs, int) or isinstance(o.n_jobs, bool)
+                                 or o.n_jobs == 0):
+        raise InvalidParameterError(
+            f"--n-jobs must be a non-zero integer: the number of parallel tasks, or a negative "
+            f"number for all CPUs but N-1 (-1: all, -2: all but one, as in joblib); got "
+            f"{o.n_jobs!r}.")
     if o.time_budget is not None and not o.time_budget > 0:
         raise InvalidParameterError(f"--time-budget must be > 0 seconds; got {o.time_budget}.")
     if o.backend not in ("loky", "dask"):
@@ -126,9 +172,18 @@ def _validate(o: RunOptions) -> None:
         raise InvalidParameterError("--backend dask needs --scheduler ADDRESS (e.g. "
                                     "tcp://127.0.0.1:8786).")
     for table in ("params", "space"):
-        for model in getattr(o, table):
+        if not isinstance(getattr(o, table), dict):
+            raise InvalidParameterError(
+                f"Config `{table}` must be tables of model parameters, e.g. [{table}.linear]; "
+                f"got {getattr(o, table)!r}.")
+        for model, values in getattr(o, table).items():
             if model not in CANDIDATE_NAMES:
                 raise InvalidParameterError(
                     f"Config [{table}.{model}]: unknown model {model!r}."
                     f"{did_you_mean(model, CANDIDATE_NAMES)} Valid models: "
                     f"{', '.join(CANDIDATE_NAMES)}.")
+            if not isinstance(values, dict):
+                raise InvalidParameterError(
+                    f"Config [{table}.{model}] must be a table of parameter = value lines; got "
+                    f"{values!r}.")
+            check_no_file_params(table, model, values)

@@ -28,6 +28,31 @@ def _figure(width: float, height: float) -> Figure:
     return FoldstackFigure(figsize=(width, height), layout="constrained")
 
 
+def _t(value: Any) -> str:
+    """User text (names, class labels, metrics) shown literally in a plot.
+
+    matplotlib reads text between two ``$`` as mathtext: a class ``"$5"`` next to ``"$10"``
+    would render as math, and ``"$\\frac"`` fails to draw.  ``\\$`` is a literal dollar.
+    """
+    from matplotlib import rcParams
+
+    text = str(value)
+    return text.replace("$", r"\$") if rcParams["text.parse_math"] else text
+
+
+def _literal(fig: Figure) -> Figure:
+    """Draw every text of ``fig`` without TeX, whatever ``rcParams["text.usetex"]`` says.
+
+    With TeX, a ``_`` or ``%`` in a candidate name or class label breaks the drawing; tick
+    labels made later copy this setting from the first tick.
+    """
+    from matplotlib.text import Text
+
+    for text in fig.findobj(Text):
+        text.set_usetex(False)
+    return fig
+
+
 def _check_report(report: Any, owner: str) -> CVReport:
     if not isinstance(report, CVReport):
         raise InvalidParameterError(f"{owner} needs a CVReport; got {type(report).__name__}.")
@@ -74,7 +99,7 @@ def plot_leaderboard(report: CVReport, metric: str | None = None) -> Figure:
     ax = fig.add_subplot()
     pos = np.arange(len(board))[::-1]
     ax.barh(pos, mean, xerr=std, color="C0", alpha=0.85, capsize=4)
-    ax.set_yticks(pos, [str(n) for n in board.index])
+    ax.set_yticks(pos, [_t(n) for n in board.index])
     base = _baseline(report, metric)
     lo = np.nanmin(np.r_[mean - std, base]) if len(board) else 0
     hi = np.nanmax(np.r_[mean + std, base]) if len(board) else 1
@@ -89,10 +114,10 @@ def plot_leaderboard(report: CVReport, metric: str | None = None) -> Figure:
         ax.text(base, 1.0, f"dummy {base:.3g}", transform=ax.get_xaxis_transform(),
                 ha="center", va="bottom", color="0.4", fontsize="small")
     better = "higher" if report.greater_is_better[metric] else "lower"
-    ax.set_xlabel(f"validation {metric} (mean ± std over {len(report.splits)} folds; "
+    ax.set_xlabel(f"validation {_t(metric)} (mean ± std over {len(report.splits)} folds; "
                   f"{better} is better)")
     ax.set_title("Leaderboard")
-    return fig
+    return _literal(fig)
 
 
 def plot_train_validation(report: CVReport, metric: str | None = None, *,
@@ -124,7 +149,7 @@ def plot_train_validation(report: CVReport, metric: str | None = None, *,
            color="C1", capsize=3)
     ax.bar(x + w / 2, diag["validation"], w, yerr=diag["validation_std"], label="validation",
            color="C0", capsize=3)
-    ax.set_xticks(x, [f"{n}\n{v.replace('_', ' ')}" for n, v in
+    ax.set_xticks(x, [f"{_t(n)}\n{_t(v).replace('_', ' ')}" for n, v in
                       zip(diag.index, diag["verdict"])])
     base = float(diag["baseline"].iloc[0]) if len(diag) else np.nan
     if np.isfinite(base):
@@ -133,10 +158,10 @@ def plot_train_validation(report: CVReport, metric: str | None = None, *,
     lo, hi = np.nanmin(values), np.nanmax(values)
     pad = 0.15 * (hi - lo or 1)
     ax.set_ylim(lo - pad if lo - pad > 0 or lo < 0 else 0, hi + pad)
-    ax.set_ylabel(f"{metric} (mean ± std over folds)")
+    ax.set_ylabel(f"{_t(metric)} (mean ± std over folds)")
     ax.set_title("Training vs validation: bias and variance")
     ax.legend(loc="best")
-    return fig
+    return _literal(fig)
 
 
 def plot_learning_curve(curve: LearningCurve, metric: str | None = None) -> Figure:
@@ -163,12 +188,12 @@ def plot_learning_curve(curve: LearningCurve, metric: str | None = None) -> Figu
         ax.plot(table["n_train"], mean, "o-", color=color, label=label)
         ax.fill_between(table["n_train"], mean - std, mean + std, color=color, alpha=0.2)
     ax.set_xlabel("training rows")
-    ax.set_ylabel(metric)
+    ax.set_ylabel(_t(metric))
     verdict = "more data would help" if curve.more_data_helps else "levelled off"
-    name = f"{curve.estimator_name}: " if curve.estimator_name else ""
+    name = f"{_t(curve.estimator_name)}: " if curve.estimator_name else ""
     ax.set_title(f"{name}learning curve ({verdict})")
     ax.legend(loc="best")
-    return fig
+    return _literal(fig)
 
 
 def plot_epoch_curves(curves: pd.DataFrame, *, title: str | None = None) -> Figure:
@@ -194,10 +219,10 @@ def plot_epoch_curves(curves: pd.DataFrame, *, title: str | None = None) -> Figu
     for i, (fold, c) in enumerate(curves.groupby("fold", sort=True)):
         color = f"C{i % 10}"
         (line,) = ax.plot(c["epoch"], c["train_loss"], "--", color=color, alpha=0.8,
-                          label=f"fold {fold} training")
+                          label=f"fold {_t(fold)} training")
         if "valid_loss" in c and c["valid_loss"].notna().any():
             (line,) = ax.plot(c["epoch"], c["valid_loss"], "-", color=color,
-                              label=f"fold {fold} validation")
+                              label=f"fold {_t(fold)} validation")
             if "best" in c and c["best"].any():
                 b = c[c["best"].astype(bool)]
                 ax.scatter(b["epoch"], b["valid_loss"], color=color, zorder=3, s=30)
@@ -209,16 +234,17 @@ def plot_epoch_curves(curves: pd.DataFrame, *, title: str | None = None) -> Figu
         ax.set_yscale("log")
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss")
-    ax.set_title(title or "Epoch curves (dashed: training, solid: validation, dot: best epoch)")
+    ax.set_title(_t(title) if title else
+                 "Epoch curves (dashed: training, solid: validation, dot: best epoch)")
     if len(handles) <= 10:  # one colour per fold, plus the two line styles
         from matplotlib.lines import Line2D
 
         styles = [Line2D([], [], color="0.3", linestyle="--", label="training"),
                   Line2D([], [], color="0.3", linestyle="-", label="validation")]
-        labels = [f"fold {f}" for f in sorted(curves["fold"].unique())]
+        labels = [f"fold {_t(f)}" for f in sorted(curves["fold"].unique())]
         ax.legend(handles=handles + styles, labels=labels + ["training", "validation"],
                   loc="best", fontsize="small", ncol=2)
-    return fig
+    return _literal(fig)
 
 
 def _oof_labels(report: CVReport, name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -251,7 +277,7 @@ def plot_confusion_matrix(report: CVReport, name: str | None = None) -> Figure:
     fig = _figure(6 + 0.6 * k, 3 + 0.4 * k)
     ax, ax2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.2]})
     image = ax.imshow(cm, cmap="Blues")
-    labels = [str(c) for c in classes]
+    labels = [_t(c) for c in classes]
     ax.set_xticks(range(k), labels, rotation=45 if k > 4 else 0)
     ax.set_yticks(range(k), labels)
     for i in range(k):
@@ -260,7 +286,7 @@ def plot_confusion_matrix(report: CVReport, name: str | None = None) -> Figure:
                     color="white" if cm[i, j] > cm.max() / 2 else "black")
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")
-    ax.set_title(f"{name}: confusion matrix (OOF)")
+    ax.set_title(f"{_t(name)}: confusion matrix (OOF)")
     fig.colorbar(image, ax=ax, shrink=0.8)
     x = np.arange(k)
     w = 0.27
@@ -272,7 +298,7 @@ def plot_confusion_matrix(report: CVReport, name: str | None = None) -> Figure:
     ax2.set_ylabel("score")
     ax2.set_title("per-class precision, recall, F1")
     ax2.legend(loc="lower right", fontsize="small")
-    return fig
+    return _literal(fig)
 
 
 def plot_roc_pr(report: CVReport, name: str | None = None) -> Figure:
@@ -304,7 +330,7 @@ def plot_roc_pr(report: CVReport, name: str | None = None) -> Figure:
         fpr, tpr, _ = roc_curve(positive, proba[:, j])
         precision, recall, _ = precision_recall_curve(positive, proba[:, j])
         ap = average_precision_score(positive, proba[:, j])
-        label = str(classes[j])
+        label = _t(classes[j])
         roc_ax.plot(fpr, tpr, label=f"{label} (AUC {auc(fpr, tpr):.3f})")
         pr_ax.plot(recall, precision, label=f"{label} (AP {ap:.3f})")
     roc_ax.plot([0, 1], [0, 1], ":", color="0.5", label="chance")
@@ -314,14 +340,14 @@ def plot_roc_pr(report: CVReport, name: str | None = None) -> Figure:
                       label=f"prevalence ({prevalence:.2f})")
     roc_ax.set_xlabel("false positive rate")
     roc_ax.set_ylabel("true positive rate")
-    roc_ax.set_title(f"{name}: ROC (OOF)")
+    roc_ax.set_title(f"{_t(name)}: ROC (OOF)")
     pr_ax.set_xlabel("recall")
     pr_ax.set_ylabel("precision")
     pr_ax.set_ylim(0, 1.02)
-    pr_ax.set_title(f"{name}: precision-recall (OOF)")
+    pr_ax.set_title(f"{_t(name)}: precision-recall (OOF)")
     roc_ax.legend(loc="lower right", fontsize="small")
     pr_ax.legend(loc="lower left", fontsize="small")
-    return fig
+    return _literal(fig)
 
 
 def plot_residuals(report: CVReport, name: str | None = None) -> Figure:
@@ -348,8 +374,8 @@ def plot_residuals(report: CVReport, name: str | None = None) -> Figure:
     rmse = float(np.sqrt(np.mean(resid ** 2)))
     ax.set_xlabel("predicted (out-of-fold)")
     ax.set_ylabel("residual (true - predicted)")
-    ax.set_title(f"{name}: residuals vs predicted (RMSE {rmse:.4g})")
-    return fig
+    ax.set_title(f"{_t(name)}: residuals vs predicted (RMSE {rmse:.4g})")
+    return _literal(fig)
 
 
 def plot_correlation(report: CVReport) -> Figure:
@@ -363,7 +389,7 @@ def plot_correlation(report: CVReport) -> Figure:
     fig = _figure(2.5 + 0.9 * k, 1.8 + 0.8 * k)
     ax = fig.add_subplot()
     image = ax.imshow(corr.to_numpy(), vmin=-1, vmax=1, cmap="RdBu_r")
-    labels = [str(c) for c in corr.columns]
+    labels = [_t(c) for c in corr.columns]
     ax.set_xticks(range(k), labels, rotation=45, ha="right")
     ax.set_yticks(range(k), labels)
     for i in range(k):
@@ -372,4 +398,4 @@ def plot_correlation(report: CVReport) -> Figure:
                     color="white" if abs(corr.iat[i, j]) > 0.6 else "black")
     ax.set_title("Correlation of OOF predictions")
     fig.colorbar(image, ax=ax, shrink=0.8, label="Pearson r")
-    return fig
+    return _literal(fig)

@@ -85,28 +85,38 @@ def _section(title: str, body: str) -> str:
 
 
 def _summary_html(summary: Mapping | None) -> str:
-    if not summary:
+    """The data section; every value is escaped, since data_summary.json may be edited."""
+    if not summary or not isinstance(summary, Mapping):
         return ""
-    kinds = ", ".join(f"{v} {e(k)}" for k, v in summary["columns_by_kind"].items())
-    parts = [f"<p>{summary['rows']} rows, {summary['columns']} feature columns ({kinds}); "
-             f"{summary['missing_cells']} missing cells.</p>"]
+
+    def get(mapping: Any, key: str, default: Any) -> Any:  # a hand-edited file: any shape
+        value = mapping.get(key, default) if isinstance(mapping, Mapping) else default
+        return value if isinstance(value, type(default)) else default
+
+    kinds = ", ".join(f"{e(v)} {e(k)}" for k, v in get(summary, "columns_by_kind", {}).items())
+    parts = [f"<p>{e(summary.get('rows', '?'))} rows, {e(summary.get('columns', '?'))} feature "
+             f"columns ({kinds}); {e(summary.get('missing_cells', '?'))} missing cells.</p>"]
     by_kind: dict[str, list[str]] = {}
-    for col, kind in summary.get("column_kinds", {}).items():
-        by_kind.setdefault(kind, []).append(col)
+    for col, kind in get(summary, "column_kinds", {}).items():
+        by_kind.setdefault(str(kind), []).append(col)
     parts += [f"<p class='muted'>{e(kind)}: {', '.join(e(c) for c in cols)}</p>"
               for kind, cols in by_kind.items()]
-    if summary["missing_by_column"]:
-        miss = pd.DataFrame({"missing": summary["missing_by_column"]})
+    missing = get(summary, "missing_by_column", {})
+    if missing:
+        miss = pd.DataFrame({"missing": pd.Series(missing, dtype=object)})
         miss.index.name = "column"
         parts.append(_table(miss))
-    target = summary["target"]
-    if target["kind"] == "classes":
-        t = pd.DataFrame({"rows": target["counts"]})
-        t["share"] = t["rows"] / t["rows"].sum()
+    target = get(summary, "target", {})
+    counts = get(target, "counts", {})
+    if target.get("kind") == "classes" and counts:
+        t = pd.DataFrame({"rows": pd.Series(counts, dtype=object)})
+        numeric = pd.to_numeric(t["rows"], errors="coerce")
+        t["share"] = numeric / numeric.sum()
         t.index.name = "class"
         parts.append("<p>Target distribution:</p>" + _table(t))
-    else:
-        t = pd.DataFrame({"value": {k: v for k, v in target.items() if k != "kind"}})
+    elif target:
+        t = pd.DataFrame({"value": pd.Series({k: v for k, v in target.items() if k != "kind"},
+                                             dtype=object)})
         t.index.name = "target"
         parts.append(_table(t))
     return "".join(parts)
