@@ -1,29 +1,37 @@
 """save_model / load_model: a fitted model as files that cannot run code when loaded.
 
-A model is walked as a tree.  Plain data (numbers, strings, lists, dicts) goes into the
-manifest as JSON.  A scikit-learn leaf goes through ``skops.io`` and is loaded only with the
-types foldstack's policy trusts (computed here, never taken from the file).  An xgboost model
-is stored in xgboost's own UBJSON format plus its parameters.  A skorch network stores its
-weights with ``safetensors`` and a JSON description of its architecture, rebuilt at load time
-from foldstack's own module registry (skorch keeps module, optimizer and criterion as a pickle
-inside its state, which skops cannot make safe).  Objects that hold such parts are stored as
-their class name (checked against the policy) plus their attributes.
+A model is walked as a tree and written as data:
 
-``manifest.json`` lists every file with its SHA-256; a file that does not match is refused.
-Anything else (a user's own torch module, an unknown class) needs ``allow_pickle=True`` both
-when saving and when loading.
+- ``manifest.json`` holds the tree: JSON scalars as themselves, everything else as a node
+  ``{"$t": kind, ...}`` (lists, dicts, numpy scalars and dtypes, slices, classes named by
+  their exact name, objects as their class name plus their state);
+- ``arrays.npz`` holds every numeric array (read back with ``allow_pickle=False``);
+- tables go to Parquet, an xgboost booster to xgboost's own UBJSON format, a network's
+  weights to ``safetensors`` with a JSON description of its architecture, rebuilt from
+  foldstack's own module registry.
+
+Loading admits only the exact class and function names of :mod:`foldstack.persist._policy`
+(computed by foldstack, never taken from the file), checks every file's SHA-256 against the
+manifest, and builds objects with ``cls.__new__`` + ``__setstate__``.  An object that is
+reached twice (an ensemble's ``estimators_`` and ``named_estimators_``) is written once and
+comes back as one object.  Anything else (a user's own torch module, an unknown class) needs
+``allow_pickle=True`` both when saving and when loading.
 """
 
 from __future__ import annotations
 
+import copyreg
 import hashlib
 import json
 import logging
+import math
 import os
 import platform
 import shutil
 import tempfile
+import types
 import warnings
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -33,17 +41,22 @@ import pandas as pd
 from foldstack._version import __version__
 from foldstack.exceptions import InvalidParameterError, UnsafeModelError, VersionMismatchWarning
 from foldstack.persist._policy import (
+    CLASSES,
+    CONSTRUCTED,
+    FUNCTIONS,
     MODULE_REGISTRY,
     NET_CLASSES,
     XGB_CLASSES,
-    is_trusted,
+    function_name,
     qualname,
     resolve,
 )
 
 logger = logging.getLogger(__name__)
-FORMAT = 1
+FORMAT = 2
+_ARRAYS = "arrays.npz"
 _VERSIONED = ("numpy", "scipy", "pandas", "sklearn", "xgboost", "torch", "skorch")
+_SCALARS = (str, int, bool, type(None))
 
 
 def library_versions() -> dict[str, str]:
@@ -60,127 +73,177 @@ def library_versions() -> dict[str, str]:
     return out
 
 
-def _is_xgb(obj: Any) -> bool:
-    return qualname(obj) in XGB_CLASSES
-
-
-def _is_net(obj: Any) -> bool:
-    return type(obj).__module__.split(".")[0] == "skorch" or qualname(obj) in NET_CLASSES
-
-
-def _is_torch(obj: Any) -> bool:
-    return type(obj).__module__.split(".")[0] == "torch"
-
-
-def _special(obj: Any, depth: int = 0) -> bool:
-    """Does ``obj`` hold a part that skops must not (or cannot) store?"""
-    if depth > 30 or isinstance(obj, (np.ndarray, str, bytes, int, float, type(None))):
-        return False
-    if _is_xgb(obj) or _is_net(obj) or _is_torch(obj):
+def _is_json(obj: Any) -> bool:
+    if type(obj) in _SCALARS:
         return True
-    if isinstance(obj, type):
-        return not is_trusted(qualname(obj))
-    if isinstance(obj, (list, tuple)):
-        return any(_special(v, depth + 1) for v in obj)
-    if isinstance(obj, dict):
-        return any(_special(v, depth + 1) for v in obj.values())
-    if hasattr(obj, "__dict__") and type(obj).__module__.split(".")[0] in (
-            "sklearn", "foldstack"):
-        return any(_special(v, depth + 1) for v in vars(obj).values())
+    if type(obj) is float:
+        return math.isfinite(obj)
+    if type(obj) is list:
+        return all(_is_json(v) for v in obj)
+    if type(obj) is dict:
+        return all(isinstance(k, str) and _is_json(v) for k, v in obj.items())
     return False
 
 
 class _Writer:
-    def __init__(self, root: Path, allow_pickle: bool) -> None:
-        self.root, self.allow_pickle, self.n = root, allow_pickle, 0
+    """Turns an object into manifest nodes, arrays and side files under ``root``."""
+
+    def __init__(self, root: Path, allow_pickle: bool, classes: frozenset[str]) -> None:
+        self.root, self.allow_pickle, self.classes = root, allow_pickle, classes
+        self.arrays: dict[str, np.ndarray] = {}
+        self.memo: dict[int, int] = {}
+        self.alive: list[Any] = []   # keeps memoised objects alive so their ids stay unique
+        self.n = 0
+        self.pickled = False
 
     def file(self, stem: str, suffix: str) -> tuple[str, Path]:
         self.n += 1
         name = f"{stem}_{self.n}{suffix}"
         return name, self.root / name
 
-    def node(self, obj: Any) -> dict:
-        if _is_json(obj):
-            return {"type": "json", "value": obj}
+    def node(self, obj: Any, where: str = "model") -> Any:
+        t = type(obj)
+        if t in _SCALARS:
+            return obj
+        if t is float:
+            return obj if math.isfinite(obj) else {"$t": "float", "value": repr(obj)}
+        ref = self.memo.get(id(obj))
+        if ref is not None:
+            return {"$t": "ref", "id": ref}
+        if t in (tuple, slice, bytes) or isinstance(obj, (
+                np.generic, np.dtype, type, types.FunctionType, types.BuiltinFunctionType,
+                np.ufunc)):
+            return self._node(obj, where)   # immutable values: written where they stand
+        ref = self.memo[id(obj)] = len(self.memo)   # before the parts: a cycle becomes a ref
+        self.alive.append(obj)
+        return {**self._node(obj, where), "id": ref}
+
+    def _node(self, obj: Any, where: str) -> dict:  # noqa: C901 - one branch per kind
+        t = type(obj)
+        if t in (list, tuple, set, frozenset):
+            return {"$t": t.__name__,
+                    "items": [self.node(v, f"{where}[{i}]") for i, v in enumerate(obj)]}
+        if isinstance(obj, dict) and (t is dict or qualname(t) in self.classes):
+            node: dict[str, Any] = {"$t": "dict"}
+            if t is not dict:
+                node["class"] = qualname(t)
+            if all(type(k) is str for k in obj):
+                node["items"] = {k: self.node(v, f"{where}[{k!r}]") for k, v in obj.items()}
+            else:
+                node["pairs"] = [[self.node(k, where), self.node(v, f"{where}[{k!r}]")]
+                                 for k, v in obj.items()]
+            return node
+        if t is slice:
+            return {"$t": "slice", "args": [self.node(v) for v in (obj.start, obj.stop,
+                                                                   obj.step)]}
+        if t is bytes:
+            return {"$t": "bytes", "hex": obj.hex()}
+        if t is np.ndarray:
+            if obj.dtype.hasobject:
+                return {"$t": "objarray", "shape": list(obj.shape),
+                        "items": [self.node(v, where) for v in obj.ravel().tolist()]}
+            key = f"a{len(self.arrays)}"
+            self.arrays[key] = obj
+            return {"$t": "array", "key": key}
+        if isinstance(obj, np.generic) and not obj.dtype.hasobject:
+            value = obj.item()
+            if not _is_json(value):
+                value = repr(value) if isinstance(value, float) else str(value)
+            return {"$t": "scalar", "dtype": np.lib.format.dtype_to_descr(obj.dtype),
+                    "value": value}
+        if isinstance(obj, np.dtype):
+            return {"$t": "dtype", "descr": np.lib.format.dtype_to_descr(obj)}
+        if isinstance(obj, type):
+            name = qualname(obj)
+            if name in self.classes:
+                return {"$t": "class", "name": name}
+            return self._pickle(obj, [name], where)
+        if isinstance(obj, (types.FunctionType, types.BuiltinFunctionType, np.ufunc)):
+            name = function_name(obj)
+            if name in FUNCTIONS:
+                return {"$t": "function", "name": name}
+            return self._pickle(obj, [name], where)
+        if isinstance(obj, pd.CategoricalDtype):
+            return {"$t": "categorical", "categories": self.node(obj.categories, where),
+                    "ordered": bool(obj.ordered)}
         if isinstance(obj, (pd.DataFrame, pd.Series)):
             return self._frame(obj)
         if isinstance(obj, pd.Index) and not isinstance(obj, pd.MultiIndex):
             return self._index(obj)
-        if _is_xgb(obj):
-            return self._xgb(obj)
-        if _is_net(obj):
-            return self._net(obj)
-        if isinstance(obj, (list, tuple)) and _special(obj):
-            return {"type": type(obj).__name__, "items": [self.node(v) for v in obj]}
-        if isinstance(obj, dict) and _special(obj) and all(isinstance(k, str) for k in obj):
-            return {"type": "dict", "items": {k: self.node(v) for k, v in obj.items()}}
-        if _special(obj) and hasattr(obj, "__dict__") and is_trusted(qualname(obj)):
-            return {"type": "object", "class": qualname(obj),
-                    "attrs": {k: self.node(v) for k, v in vars(obj).items()}}
-        return self._leaf(obj)
+        if t is np.random.RandomState:
+            return {"$t": "random_state", "state": self.node(obj.get_state(legacy=True))}
+        name = qualname(obj)
+        if name in XGB_CLASSES:
+            return self._xgb(obj, where)
+        if name in NET_CLASSES or t.__module__.split(".")[0] == "skorch":
+            return self._net(obj, where)
+        if name in self.classes or name in CONSTRUCTED:
+            reduced = self._reduce(obj, name)
+            if reduced is not None:
+                return reduced
+        return self._pickle(obj, [name], where)
 
-    def _leaf(self, obj: Any) -> dict:
-        import skops.io as sio
 
-        if not _special(obj):
-            try:
-                data = sio.dumps(obj)
-                untrusted = [t for t in sio.get_untrusted_types(data=data) if not is_trusted(t)]
-            except Exception as exc:  # skops cannot represent it whole: walk its parts
-                if type(obj) in (list, tuple):
-                    return {"type": type(obj).__name__, "items": [self.node(v) for v in obj]}
-                if type(obj) is dict and all(isinstance(k, str) for k in obj):
-                    return {"type": "dict", "items": {k: self.node(v) for k, v in obj.items()}}
-                if hasattr(obj, "__dict__") and is_trusted(qualname(obj)) and not isinstance(
-                        obj, type):
-                    return {"type": "object", "class": qualname(obj),
-                            "attrs": {k: self.node(v) for k, v in vars(obj).items()}}
-                untrusted = [f"{qualname(obj)} ({type(exc).__name__}: {exc})"]
-            if not untrusted:
-                name, path = self.file("part", ".skops")
-                path.write_bytes(data)
-                return {"type": "skops", "file": name}
-        else:
-            untrusted = [qualname(obj)]
+    def _reduce(self, obj: Any, name: str) -> dict | None:
+        """The object's own pickling recipe, kept only when it is class + state data."""
+        try:
+            func, args, state, *rest = obj.__reduce_ex__(4)
+        except (TypeError, ValueError):
+            return None
+        if any(r is not None for r in rest):
+            return None
+        if name in CONSTRUCTED and func is type(obj):
+            return {"$t": "construct", "class": name,
+                    "args": [self.node(a, name) for a in args],
+                    "state": self.node(state, name)}
+        if (name in self.classes and func is copyreg.__newobj__ and tuple(args) == (type(obj),)
+                and (state is None or type(state) is dict)
+                and all(type(k) is str for k in state or {})):
+            return {"$t": "object", "class": name,
+                    "state": {k: self.node(v, f"{name}.{k}") for k, v in (state or {}).items()}}
+        return None
+
+    def _pickle(self, obj: Any, untrusted: list[str], where: str) -> dict:
         if not self.allow_pickle:
             raise UnsafeModelError(
-                f"Cannot save {qualname(obj)} safely: it holds {untrusted[:3]}, which "
-                "foldstack does not rebuild from a file (e.g. a custom torch module). Save with "
-                "allow_pickle=True (--allow-pickle) if you accept a pickle, which can run code "
-                "when loaded.")
+                f"Cannot save {where} safely: it holds {untrusted[:3]}, which foldstack does "
+                "not rebuild from a file (e.g. a custom torch module or an estimator outside "
+                "the documented list). Save with allow_pickle=True (--allow-pickle) if you "
+                "accept a pickle, which can run code when loaded.")
         import joblib
 
         name, path = self.file("part", ".pkl")
         joblib.dump(obj, path)
-        return {"type": "pickle", "file": name}
+        self.pickled = True
+        return {"$t": "pickle", "file": name}
 
     def _index(self, obj: pd.Index) -> dict:
         values = obj.tolist()
+        name = obj.name if _is_json(obj.name) else None
         if _is_json(values):
-            return {"type": "index", "values": values, "dtype": str(obj.dtype),
-                    "name": obj.name if _is_json(obj.name) else None}
+            return {"$t": "index", "values": values, "dtype": str(obj.dtype), "name": name}
         node = self._frame(obj.to_frame(name="__index__", index=False))
-        return {**node, "type": "index_table", "name": obj.name if _is_json(obj.name) else None}
+        return {**node, "$t": "index_table", "name": name}
 
     def _frame(self, obj: Any) -> dict:
         name, path = self.file("table", ".parquet")
         series = isinstance(obj, pd.Series)
         frame = obj.to_frame(name="__series__") if series else obj
         frame.to_parquet(path)
-        return {"type": "series" if series else "frame", "file": name}
+        return {"$t": "series" if series else "frame", "file": name}
 
-    def _xgb(self, obj: Any) -> dict:
+    def _xgb(self, obj: Any, where: str) -> dict:
         name = None
         if hasattr(obj, "_Booster"):  # fitted; an unfitted one is its parameters alone
             name, path = self.file("xgboost", ".ubj")
             obj.save_model(path)
         params = {k: v for k, v in obj.get_params().items() if _is_json(v)}
-        extra = {k: self.node(v) for k, v in vars(obj).items()
+        extra = {k: self.node(v, f"{where}.{k}") for k, v in vars(obj).items()
                  if k.endswith("_") and not k.startswith("_") and k != "n_classes_"}
-        return {"type": "xgboost", "class": qualname(obj), "file": name, "params": params,
+        return {"$t": "xgboost", "class": qualname(obj), "file": name, "params": params,
                 "attrs": extra}
 
-    def _net(self, net: Any) -> dict:
+    def _net(self, net: Any, where: str) -> dict:
         from safetensors.torch import save_file
 
         params = net.get_params()
@@ -191,39 +254,31 @@ class _Writer:
         if foreign:
             if not self.allow_pickle:
                 raise UnsafeModelError(
-                    f"Cannot save the network safely: it is built from {foreign}, which are "
-                    "not foldstack's own modules, so its code cannot be rebuilt from a file. "
-                    "Save with allow_pickle=True (--allow-pickle) if you accept a pickle.")
-            return self._leaf(net)
+                    f"Cannot save the network at {where} safely: it is built from {foreign}, "
+                    "which are not foldstack's own modules, so its code cannot be rebuilt from "
+                    "a file. Save with allow_pickle=True (--allow-pickle) if you accept a "
+                    "pickle.")
+            return self._pickle(net, foreign, where)
         name, path = self.file("weights", ".safetensors")
         state = {k: v.detach().cpu().contiguous() for k, v in net.module_.state_dict().items()}
         save_file(state, str(path))
-        return {"type": "torch_net", "class": qualname(net), "module": qualname(params["module"]),
-                "module_params": {k: self._module_value(v) for k, v in module_params.items()},
+        return {"$t": "torch_net", "class": qualname(net), "module": qualname(params["module"]),
+                "module_params": {k: _module_value(v) for k, v in module_params.items()},
                 "task": params.get("task"), "file": name}
 
-    def _module_value(self, v: Any) -> Any:
-        if isinstance(v, type):
-            return {"__class__": qualname(v)}
-        if isinstance(v, np.generic):
-            return v.item()
-        if isinstance(v, (list, tuple)):
-            return [self._module_value(x) for x in v]
-        if isinstance(v, dict) and all(isinstance(k, str) for k in v):
-            return {k: self._module_value(x) for k, x in v.items()}
-        if not _is_json(v):
-            raise UnsafeModelError(f"Network parameter {v!r} is not plain data.")
-        return v
 
-
-def _is_json(obj: Any) -> bool:
-    if obj is None or isinstance(obj, (bool, int, float, str)):
-        return not isinstance(obj, float) or np.isfinite(obj)
-    if isinstance(obj, (list, tuple)) and type(obj) in (list, tuple):
-        return isinstance(obj, list) and all(_is_json(v) for v in obj)
-    if type(obj) is dict:
-        return all(isinstance(k, str) and _is_json(v) for k, v in obj.items())
-    return False
+def _module_value(v: Any) -> Any:
+    if isinstance(v, type):
+        return {"__class__": qualname(v)}
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, (list, tuple)):
+        return [_module_value(x) for x in v]
+    if isinstance(v, dict) and all(isinstance(k, str) for k in v):
+        return {k: _module_value(x) for k, x in v.items()}
+    if not _is_json(v):
+        raise UnsafeModelError(f"Network parameter {v!r} is not plain data.")
+    return v
 
 
 def _sha256(path: Path) -> str:
@@ -235,20 +290,26 @@ def _sha256(path: Path) -> str:
 
 
 def save_model(model: Any, path: str | os.PathLike, *, metadata: dict | None = None,
-               allow_pickle: bool = False) -> Path:
+               allow_pickle: bool = False, trusted: Iterable[str] = ()) -> Path:
     """Save a fitted model to directory ``path`` in a form that loads without running code.
 
     Parameters
     ----------
     model : estimator
-        Any fitted foldstack / scikit-learn / xgboost model, Pipeline or ensemble.
+        A fitted foldstack model, ensemble or report part, an xgboost model, or a
+        scikit-learn estimator / Pipeline of the documented list
+        (:data:`foldstack.persist.SUPPORTED_SKLEARN`); also dicts, lists and arrays of them.
     path : str or path-like
         A directory (created; replaced atomically if it exists).
     metadata : dict, default=None
         JSON-able information stored in the manifest (e.g. the training schema).
     allow_pickle : bool, default=False
-        Store parts foldstack cannot rebuild safely (a user's torch module) as pickles.  The
-        file can then run code when loaded, and loading needs ``allow_pickle=True`` too.
+        Store parts foldstack cannot rebuild safely (a user's torch module, an estimator
+        outside the documented list) as pickles.  The directory can then run code when
+        loaded, and loading needs ``allow_pickle=True`` too.
+    trusted : iterable of str, default=()
+        Exact ``module.ClassName`` names of classes of your own code (e.g. a custom
+        estimator) to store as data like foldstack's own; loading needs the same names.
 
     Returns
     -------
@@ -256,8 +317,13 @@ def save_model(model: Any, path: str | os.PathLike, *, metadata: dict | None = N
 
     Examples
     --------
-    >>> fs.persist.save_model(model, "model")        # doctest: +SKIP
-    >>> model = fs.persist.load_model("model")       # doctest: +SKIP
+    >>> import tempfile
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from foldstack.persist import load_model, save_model
+    >>> model = LogisticRegression().fit([[0.0], [1.0], [2.0], [3.0]], [0, 0, 1, 1])
+    >>> path = save_model(model, tempfile.mkdtemp() + "/model")
+    >>> load_model(path).predict([[0.5], [2.5]]).tolist()
+    [0, 1]
     """
     path = Path(path)
     if metadata is not None and not _is_json(metadata):
@@ -265,13 +331,14 @@ def save_model(model: Any, path: str | os.PathLike, *, metadata: dict | None = N
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}-"))
     try:
-        writer = _Writer(tmp, allow_pickle)
+        writer = _Writer(tmp, allow_pickle, CLASSES | frozenset(trusted))
         tree = writer.node(model)
+        if writer.arrays:
+            np.savez(tmp / _ARRAYS, **writer.arrays)
         files = {p.name: _sha256(p) for p in sorted(tmp.iterdir())}
         manifest = {"format": FORMAT, "versions": library_versions(), "files": files,
-                    "pickle": any(n.endswith(".pkl") for n in files), "tree": tree,
-                    "metadata": metadata or {}}
-        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1))
+                    "pickle": writer.pickled, "tree": tree, "metadata": metadata or {}}
+        (tmp / "manifest.json").write_text(json.dumps(manifest, separators=(",", ":")))
         if path.exists():
             shutil.rmtree(path)
         os.replace(tmp, path)
@@ -282,34 +349,71 @@ def save_model(model: Any, path: str | os.PathLike, *, metadata: dict | None = N
 
 
 def read_manifest(path: str | os.PathLike) -> dict:
-    """The manifest of a saved model (versions, files, metadata), without loading it."""
+    """The manifest of a saved model (versions, files, metadata), without loading it.
+
+    Raises :class:`~foldstack.exceptions.UnsafeModelError` when ``path`` holds no manifest,
+    a damaged one, or one of another format.
+    """
     path = Path(path)
     manifest_path = path / "manifest.json"
-    if not manifest_path.exists():
+    if not manifest_path.is_file():
         raise UnsafeModelError(f"'{path}' is not a saved foldstack model (no manifest.json).")
     try:
-        manifest = json.loads(manifest_path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (ValueError, RecursionError) as exc:   # bad JSON, bad UTF-8, absurd nesting
         raise UnsafeModelError(f"'{manifest_path}' is damaged: {exc}.") from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
+        raise UnsafeModelError(f"'{manifest_path}' is damaged: it is not a foldstack manifest.")
     if manifest.get("format") != FORMAT:
-        raise UnsafeModelError(f"'{path}' was saved in format {manifest.get('format')!r}; this "
-                               f"foldstack reads format {FORMAT}.")
+        raise UnsafeModelError(
+            f"'{path}' was saved in format {manifest.get('format')!r}; this foldstack reads "
+            f"format {FORMAT}. Save the model again with this version (rerun `foldstack cv`).")
+    if not isinstance(manifest.get("metadata", {}), dict):
+        raise UnsafeModelError(f"'{manifest_path}' is damaged: its metadata is not a table.")
     return manifest
 
 
-def load_model(path: str | os.PathLike, *, allow_pickle: bool = False) -> Any:
+def load_model(path: str | os.PathLike, *, allow_pickle: bool = False,
+               trusted: Iterable[str] = ()) -> Any:
     """Load a model written by :func:`save_model`, checking every file's SHA-256.
 
-    Raises :class:`~foldstack.exceptions.UnsafeModelError` when a file was modified, when
-    the model asks for a type foldstack does not trust, or when it holds a pickle and
-    ``allow_pickle`` is False.  Warns (:class:`VersionMismatchWarning`) when it was saved by
-    other versions of foldstack or its dependencies.
+    Parameters
+    ----------
+    path : str or path-like
+        The directory :func:`save_model` wrote.
+    allow_pickle : bool, default=False
+        Load pickled parts (a model saved with ``allow_pickle=True``).  A pickle can run any
+        code: pass True only for files from a source you trust.
+    trusted : iterable of str, default=()
+        Exact names of classes of your own code that the model may hold (as given to
+        :func:`save_model`); they are built from the file's data like foldstack's own.
+
+    Returns
+    -------
+    object
+        The model, as it was saved.
+
+    Raises
+    ------
+    UnsafeModelError
+        A file was modified or is damaged, the model asks for a class or function that
+        foldstack does not load from a file, or it holds a pickle and ``allow_pickle`` is
+        False.
+
+    Warns
+    -----
+    VersionMismatchWarning
+        The model was saved by other versions of foldstack or its dependencies.
+
+    Examples
+    --------
+    >>> model = fs.persist.load_model("runs/demo/run/model")   # doctest: +SKIP
     """
     path = Path(path)
     manifest = read_manifest(path)
     for name, digest in manifest["files"].items():
         file = path / name
-        if Path(name).name != name or not file.is_file():
+        if Path(name).name != name or name.startswith(".") or not file.is_file():
             raise UnsafeModelError(f"'{path}' lacks the file {name!r} listed in its manifest.")
         if _sha256(file) != digest:
             raise UnsafeModelError(
@@ -320,48 +424,142 @@ def load_model(path: str | os.PathLike, *, allow_pickle: bool = False) -> Any:
             f"'{path}' contains pickled parts, which can run code when loaded. Load it with "
             "allow_pickle=True (--allow-pickle) only if you trust its source.")
     saved, now = manifest.get("versions", {}), library_versions()
-    diff = {k: (saved[k], now.get(k)) for k in saved if k != "python" and saved[k] != now.get(k)}
-    if diff:
-        listed = ", ".join(f"{k} {a} (now {b})" for k, (a, b) in diff.items())
-        warnings.warn(f"'{path}' was saved with {listed}; predictions may differ.",
-                      VersionMismatchWarning, stacklevel=2)
-    return _Reader(path, manifest["files"], allow_pickle).node(manifest["tree"])
+    if isinstance(saved, dict):
+        diff = {k: (saved[k], now.get(k)) for k in saved
+                if k != "python" and saved[k] != now.get(k)}
+        if diff:
+            listed = ", ".join(f"{k} {a} (now {b})" for k, (a, b) in diff.items())
+            warnings.warn(f"'{path}' was saved with {listed}; predictions may differ.",
+                          VersionMismatchWarning, stacklevel=2)
+    reader = _Reader(path, manifest["files"], allow_pickle, CLASSES | frozenset(trusted))
+    try:
+        return reader.node(manifest.get("tree"))
+    except UnsafeModelError:
+        raise
+    except Exception as exc:  # a file that passes its checksum but cannot be read back
+        raise UnsafeModelError(
+            f"'{path}' is damaged or was not written by foldstack "
+            f"({type(exc).__name__}: {exc}); save the model again.") from None
+    finally:
+        reader.close()
 
 
 class _Reader:
-    def __init__(self, root: Path, files: dict, allow_pickle: bool) -> None:
-        self.root, self.files, self.allow_pickle = root, files, allow_pickle
+    """Builds objects back from manifest nodes; every class goes through the policy."""
 
-    def _file(self, name: str) -> Path:
-        if name not in self.files:
+    def __init__(self, root: Path, files: dict, allow_pickle: bool,
+                 classes: frozenset[str]) -> None:
+        self.root, self.files, self.allow_pickle = root, files, allow_pickle
+        self.classes = classes
+        self.memo: dict[int, Any] = {}
+        self._arrays: Any = None
+
+    def close(self) -> None:
+        if self._arrays is not None:
+            self._arrays.close()
+
+    def _file(self, name: Any) -> Path:
+        if not isinstance(name, str) or name not in self.files:
             raise UnsafeModelError(f"The manifest's tree names {name!r}, which it does not "
                                    "list with a checksum.")
         return self.root / name
 
-    def node(self, node: dict) -> Any:
-        kind = node.get("type")
-        if kind == "json":
-            return node["value"]
-        if kind in ("list", "tuple"):
-            items = [self.node(v) for v in node["items"]]
-            return items if kind == "list" else tuple(items)
+    def array(self, key: str) -> np.ndarray:
+        if self._arrays is None:
+            self._arrays = np.load(self._file(_ARRAYS), allow_pickle=False)
+        return self._arrays[key]
+
+    def node(self, node: Any) -> Any:
+        if not isinstance(node, dict):
+            if isinstance(node, list):
+                raise UnsafeModelError("The manifest holds a bare list where a node belongs.")
+            return node
+        kind = node.get("$t")
+        if kind == "ref":
+            return self.memo[node["id"]]
+        obj = self._build(kind, node)
+        return obj
+
+    def _keep(self, node: dict, obj: Any) -> Any:
+        if "id" in node:
+            self.memo[node["id"]] = obj
+        return obj
+
+    def _build(self, kind: Any, node: dict) -> Any:  # noqa: C901 - one branch per kind
+        if kind == "float":
+            return float({"nan": "nan", "inf": "inf", "-inf": "-inf"}[node["value"]])
+        if kind == "list":
+            out: list = self._keep(node, [])
+            out.extend(self.node(v) for v in node["items"])
+            return out
+        if kind in ("tuple", "set", "frozenset"):
+            ctor = {"tuple": tuple, "set": set, "frozenset": frozenset}[kind]
+            return self._keep(node, ctor(self.node(v) for v in node["items"]))
         if kind == "dict":
-            return {k: self.node(v) for k, v in node["items"].items()}
+            cls = dict if "class" not in node else resolve(node["class"], self.classes)
+            if not issubclass(cls, dict):
+                raise UnsafeModelError(f"{node['class']!r} is not a mapping.")
+            d = self._keep(node, cls())
+            pairs = (node["items"].items() if "items" in node else
+                     ((self.node(k), v) for k, v in node["pairs"]))
+            for k, v in pairs:
+                d[k] = self.node(v)
+            return d
+        if kind == "slice":
+            return slice(*(self.node(v) for v in node["args"]))
+        if kind == "bytes":
+            return bytes.fromhex(node["hex"])
+        if kind == "array":
+            return self._keep(node, self.array(node["key"]))
+        if kind == "objarray":
+            items = [self.node(v) for v in node["items"]]
+            arr = np.empty(len(items), dtype=object)
+            arr[:] = items
+            return self._keep(node, arr.reshape(node["shape"]))
+        if kind == "scalar":
+            return _descr(node["dtype"]).type(node["value"])
+        if kind == "dtype":
+            return _descr(node["descr"])
+        if kind == "class":
+            return resolve(node["name"], self.classes)
+        if kind == "function":
+            return resolve(node["name"], FUNCTIONS)
+        if kind == "categorical":
+            return self._keep(node, pd.CategoricalDtype(self.node(node["categories"]),
+                                                        ordered=bool(node["ordered"])))
+        if kind == "random_state":
+            rs = np.random.RandomState()
+            rs.set_state(self.node(node["state"]))
+            return self._keep(node, rs)
         if kind == "object":
-            cls = resolve(node["class"])
-            obj = cls.__new__(cls)
-            obj.__dict__.update({k: self.node(v) for k, v in node["attrs"].items()})
+            cls = resolve(node["class"], self.classes)
+            obj = self._keep(node, cls.__new__(cls))
+            state = {k: self.node(v) for k, v in node["state"].items()}
+            if state.get("memory") is not None:
+                # a Pipeline's cache directory: scikit-learn would unpickle what it finds there
+                raise UnsafeModelError(f"The saved {node['class']} sets memory="
+                                       f"{state['memory']!r}; foldstack refuses it.")
+            setstate = getattr(obj, "__setstate__", None)
+            if setstate is not None:
+                setstate(state)
+            else:
+                obj.__dict__.update(state)
+            return obj
+        if kind == "construct":
+            cls = resolve(node["class"], CONSTRUCTED)
+            obj = self._keep(node, cls(*(self.node(a) for a in node["args"])))
+            obj.__setstate__(self.node(node["state"]))
             return obj
         if kind == "index":
-            return pd.Index(node["values"], dtype=node["dtype"], name=node["name"])
+            return self._keep(node, pd.Index(node["values"], dtype=node["dtype"],
+                                             name=node["name"]))
         if kind == "index_table":
-            return pd.Index(pd.read_parquet(self._file(node["file"]))["__index__"],
-                            name=node["name"])
+            return self._keep(node, pd.Index(
+                pd.read_parquet(self._file(node["file"]))["__index__"], name=node["name"]))
         if kind in ("frame", "series"):
             frame = pd.read_parquet(self._file(node["file"]))
-            return frame["__series__"].rename(None) if kind == "series" else frame
-        if kind == "skops":
-            return self._skops(node)
+            return self._keep(node, frame["__series__"].rename(None) if kind == "series"
+                              else frame)
         if kind == "xgboost":
             cls = resolve(node["class"], XGB_CLASSES)
             model = cls(**node["params"])
@@ -369,29 +567,16 @@ class _Reader:
                 model.load_model(self._file(node["file"]))
             for k, v in node.get("attrs", {}).items():
                 setattr(model, k, self.node(v))
-            return model
+            return self._keep(node, model)
         if kind == "torch_net":
-            return self._net(node)
+            return self._keep(node, self._net(node))
         if kind == "pickle":
             if not self.allow_pickle:
                 raise UnsafeModelError("This model holds a pickle; load it with "
                                        "allow_pickle=True only if you trust it.")
             import joblib
-            return joblib.load(self._file(node["file"]))
+            return self._keep(node, joblib.load(self._file(node["file"])))
         raise UnsafeModelError(f"Unknown node type {kind!r} in the manifest.")
-
-    def _skops(self, node: dict) -> Any:
-        import skops.io as sio
-
-        data = self._file(node["file"]).read_bytes()
-        asked = sio.get_untrusted_types(data=data)
-        refused = [t for t in asked if not is_trusted(t)]
-        if refused:
-            raise UnsafeModelError(
-                f"'{node['file']}' asks for types foldstack does not load: {refused[:5]}. "
-                "If you trust the file, load it with allow_pickle=True after re-saving it "
-                "with allow_pickle=True.")
-        return sio.loads(data, trusted=asked)
 
     def _net(self, node: dict) -> Any:
         import torch
@@ -408,6 +593,16 @@ class _Reader:
         net.module_.load_state_dict(load_file(str(self._file(node["file"]))))
         net.module_.eval()
         return net
+
+
+def _descr(descr: Any) -> np.dtype:
+    """A numpy dtype from its saved description; dtypes that hold objects are refused."""
+    if isinstance(descr, list):
+        descr = [tuple(f) if isinstance(f, list) else f for f in descr]
+    dtype = np.lib.format.descr_to_dtype(descr)
+    if dtype.hasobject and dtype != np.dtype(object):
+        raise UnsafeModelError(f"Refusing the structured dtype {descr!r}: it holds objects.")
+    return dtype
 
 
 def _classes(v: Any) -> Any:

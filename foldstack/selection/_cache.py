@@ -1,26 +1,32 @@
-"""On-disk store of finished (candidate, fold) tasks.
+"""On-disk store of finished (candidate, fold) tasks, with no pickle in it.
 
 Each entry is keyed by a fingerprint of everything that determines its result (the data, the
 fold's rows, the metrics, the candidate's parameters and the task's seed) and written
-atomically (a temporary file renamed into place), so a run killed at any moment, even by
-SIGKILL, leaves only whole entries behind and a rerun computes only what is missing.
+atomically in the format of :func:`foldstack.persist.save_model` (a temporary directory
+renamed into place), so a run killed at any moment, even by SIGKILL, leaves only whole
+entries behind and a rerun computes only what is missing.  Reading an entry runs no code:
+a cache directory from someone else is data, and whatever in it is damaged, planted or from
+another version is recomputed, never trusted.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-import tempfile
+import warnings
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import joblib
 
+from foldstack.exceptions import UnsafeModelError, VersionMismatchWarning
+from foldstack.persist._policy import classes_of
+
 logger = logging.getLogger(__name__)
 
 # Bump when the layout of a stored task result changes: old entries are then ignored.
-FORMAT = 1
+FORMAT = 2
 
 
 def fingerprint(*parts: Any) -> str:
@@ -29,44 +35,59 @@ def fingerprint(*parts: Any) -> str:
 
 
 class TaskCache:
-    """Finished task results under ``<cache_dir>/tasks/<key[:2]>/<key>.joblib``.
+    """Finished task results under ``<cache_dir>/tasks/<key[:2]>/<key>/``.
 
-    Entries are pickles written by foldstack itself: point ``cache_dir`` only at directories
-    you trust, as with any joblib cache.
+    Parameters
+    ----------
+    cache_dir : str, path or None
+        None disables the cache.
+    candidates : iterable of estimators, default=()
+        The candidates of this run: their classes (and those of their nested estimators)
+        are stored as data beside foldstack's own, so a user's own estimator class is
+        cached without a pickle.  Trust comes from the objects passed here, never from a
+        file.
+    allow_pickle : bool, default=False
+        Also store (and read) entries whose model only a pickle can hold (a custom torch
+        module).  Without it such entries are not stored: they are recomputed on resume.
     """
 
-    def __init__(self, cache_dir: str | os.PathLike | None) -> None:
+    def __init__(self, cache_dir: str | os.PathLike | None, *, candidates: Iterable[Any] = (),
+                 allow_pickle: bool = False) -> None:
         self.root = None if cache_dir is None else Path(cache_dir) / "tasks"
+        self.allow_pickle = allow_pickle
+        self.trusted = classes_of(candidates) if self.root is not None else frozenset()
 
     def _path(self, key: str) -> Path:
-        return self.root / key[:2] / f"{key}.joblib"
+        return self.root / key[:2] / key
 
     def get(self, key: str) -> dict | None:
         if self.root is None:
             return None
         path = self._path(key)
-        if not path.exists():
+        if not (path / "manifest.json").is_file():
             return None
+        from foldstack.persist import load_model
+
         try:
-            return joblib.load(path)
-        except Exception as exc:  # a damaged entry is recomputed, never trusted
-            logger.warning("ignoring unreadable cache entry %s (%s)", path, exc)
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", VersionMismatchWarning)
+                value = load_model(path, allow_pickle=self.allow_pickle,
+                                   trusted=self.trusted)
+        except (UnsafeModelError, VersionMismatchWarning, OSError) as exc:
+            logger.warning("ignoring cache entry %s and recomputing it (%s)", path, exc)
             return None
+        if not isinstance(value, dict) or value.get("key") != key:
+            logger.warning("ignoring cache entry %s: it is not the entry of its key", path)
+            return None
+        return value
 
     def put(self, key: str, value: dict) -> None:
         if self.root is None:
             return
-        path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".joblib")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                joblib.dump(value, fh)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        from foldstack.persist import save_model
 
+        try:
+            save_model(value, self._path(key), allow_pickle=self.allow_pickle,
+                       trusted=self.trusted)
+        except UnsafeModelError as exc:
+            logger.info("not caching %s: %s", key, exc)

@@ -5,21 +5,29 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import tempfile
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import joblib
 import numpy as np
 import pandas as pd
 
-from foldstack.exceptions import ColumnNotFoundError, DataError, InvalidParameterError
+from foldstack.exceptions import (
+    ColumnNotFoundError,
+    DataError,
+    DataWarning,
+    FoldstackError,
+    InvalidParameterError,
+    UnsafeModelError,
+)
 from foldstack.selection._compare import Comparison, corrected_ttest
 from foldstack.selection._fold_average import FoldAverage
 from foldstack.utils._validation import did_you_mean, plain
 
-_SAVE_FORMAT = 1
+_SAVE_FORMAT = 2
 
 
 @dataclass(frozen=True, eq=False)
@@ -316,13 +324,17 @@ class CVReport:
         return dataclasses.replace(self, results={**self.results, name: result.renamed(name)})
 
     # -- persistence ---------------------------------------------------------------------------
-    def save(self, path: str | os.PathLike) -> Path:
-        """Write the report to directory ``path``.
+    def save(self, path: str | os.PathLike, *, allow_pickle: bool = False) -> Path:
+        """Write the report to directory ``path``, with no pickle in it by default.
 
         Files: ``meta.json``, ``scores.csv``, ``times.csv``, ``oof.parquet``,
-        ``target.parquet``, ``splits.npz`` and ``models.joblib`` (the estimators and fold
-        models, a pickle: load only reports you trust).
+        ``target.parquet``, ``splits.npz`` and ``models/`` (the estimators and fold models,
+        in the format of :func:`foldstack.persist.save_model`, which loads without running
+        code).  A candidate that format cannot hold (a custom torch module) is saved
+        without its models, with a warning, unless ``allow_pickle=True``.
         """
+        from foldstack.persist import save_model
+
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         self.oof_frame().to_parquet(path / "oof.parquet")
@@ -332,8 +344,17 @@ class CVReport:
         np.savez_compressed(path / "splits.npz", **{
             f"{part}_{i}": idx for i, (tr, va) in enumerate(self.splits)
             for part, idx in (("train", tr), ("val", va))})
-        joblib.dump({n: (r.estimator, r.fold_models) for n, r in self.results.items()},
-                    path / "models.joblib")
+        models = {n: [r.estimator, list(r.fold_models) if r.fold_models else None]
+                  for n, r in self.results.items()}
+        stored = list(models)
+        try:   # one directory: an ensemble's members and the fold models are stored once
+            save_model(models, path / "models", allow_pickle=allow_pickle)
+        except UnsafeModelError as exc:
+            stored = [n for n in models if _saves_safely(models[n])]
+            save_model({n: models[n] for n in stored}, path / "models")
+            warnings.warn(f"The report's models of {sorted(set(models) - set(stored))} are not "
+                          f"saved: {exc} Scores and OOF predictions are.", DataWarning,
+                          stacklevel=2)
         from foldstack._version import __version__
         meta = {
             "format": _SAVE_FORMAT, "foldstack_version": __version__, "task": self.task,
@@ -341,44 +362,67 @@ class CVReport:
             "classes": None if self.classes is None else [plain(c) for c in self.classes],
             "n_folds": len(self.splits), "data_fingerprint": self.data_fingerprint,
             "candidates": {n: {"kind": r.kind, "status": r.status, "error": r.error,
-                               "has_oof": r.oof is not None}
+                               "has_oof": r.oof is not None, "has_models": n in stored}
                            for n, r in self.results.items()},
         }
         (path / "meta.json").write_text(json.dumps(meta, indent=2))
         return path
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> CVReport:
-        """Read a report written by :meth:`save` (its models file is a pickle: trust it)."""
+    def load(cls, path: str | os.PathLike, *, allow_pickle: bool = False) -> CVReport:
+        """Read a report written by :meth:`save`; nothing in it can run code when loaded.
+
+        A report saved with ``allow_pickle=True`` needs ``allow_pickle=True`` here too.
+        Raises :class:`~foldstack.exceptions.DataError` for a directory that is not a saved
+        report, is damaged, or was written by an older foldstack (whose models were pickles).
+        """
+        from foldstack.persist import load_model
+
         path = Path(path)
-        if not (path / "meta.json").exists():
+        if not (path / "meta.json").is_file():
             raise DataError(f"'{path}' does not hold a saved CVReport (no meta.json).")
-        meta = json.loads((path / "meta.json").read_text())
-        y = pd.read_parquet(path / "target.parquet")["y"].to_numpy()
-        classes = None
-        if meta["classes"] is not None:
-            classes = np.unique(y)
-        oof = pd.read_parquet(path / "oof.parquet")
-        scores = pd.read_csv(path / "scores.csv")
-        times = pd.read_csv(path / "times.csv")
-        with np.load(path / "splits.npz") as z:
-            splits = tuple((z[f"train_{i}"], z[f"val_{i}"]) for i in range(meta["n_folds"]))
-        models = joblib.load(path / "models.joblib")
-        results = {}
-        for n, info in meta["candidates"].items():
-            p = None
-            if info["has_oof"]:
-                p = (oof[n].to_numpy() if classes is None else
-                     oof[[f"{n}__{c}" for c in meta["classes"]]].to_numpy())
-            s = scores[scores["candidate"] == n].drop(columns="candidate")
-            t = times[times["candidate"] == n].drop(columns="candidate")
-            results[n] = CandidateResult(
-                name=n, estimator=models[n][0], kind=info["kind"], status=info["status"],
-                scores=s.reset_index(drop=True), times=t.reset_index(drop=True), oof=p,
-                fold_models=models[n][1], error=info["error"])
-        return cls(task=meta["task"], splits=splits, metrics=tuple(meta["metrics"]),
-                   greater_is_better=meta["greater_is_better"], results=results, y=y,
-                   classes=classes, data_fingerprint=meta["data_fingerprint"])
+        try:
+            meta = json.loads((path / "meta.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise DataError(f"'{path / 'meta.json'}' is damaged ({exc}).") from None
+        if not isinstance(meta, dict) or meta.get("format") != _SAVE_FORMAT:
+            raise DataError(
+                f"'{path}' was written in report format "
+                f"{meta.get('format') if isinstance(meta, dict) else None!r} (this foldstack "
+                f"reads format {_SAVE_FORMAT}; older reports kept their models as pickles, "
+                "which foldstack no longer loads). Rerun `foldstack cv` to write it again.")
+        try:
+            y = pd.read_parquet(path / "target.parquet")["y"].to_numpy()
+            classes = None if meta["classes"] is None else np.unique(y)
+            oof = pd.read_parquet(path / "oof.parquet")
+            scores = pd.read_csv(path / "scores.csv")
+            times = pd.read_csv(path / "times.csv")
+            with np.load(path / "splits.npz", allow_pickle=False) as z:
+                splits = tuple((z[f"train_{i}"], z[f"val_{i}"])
+                               for i in range(meta["n_folds"]))
+            models = load_model(path / "models", allow_pickle=allow_pickle)
+            results = {}
+            for n, info in meta["candidates"].items():
+                p = None
+                if info["has_oof"]:
+                    p = (oof[n].to_numpy() if classes is None else
+                         oof[[f"{n}__{c}" for c in meta["classes"]]].to_numpy())
+                s = scores[scores["candidate"] == n].drop(columns="candidate")
+                t = times[times["candidate"] == n].drop(columns="candidate")
+                estimator, fold_models = models.get(n, (None, None))
+                results[n] = CandidateResult(
+                    name=n, estimator=estimator, kind=info["kind"], status=info["status"],
+                    scores=s.reset_index(drop=True), times=t.reset_index(drop=True), oof=p,
+                    fold_models=None if fold_models is None else tuple(fold_models),
+                    error=info["error"])
+            return cls(task=meta["task"], splits=splits, metrics=tuple(meta["metrics"]),
+                       greater_is_better=meta["greater_is_better"], results=results, y=y,
+                       classes=classes, data_fingerprint=meta["data_fingerprint"])
+        except FoldstackError:
+            raise
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise DataError(f"The saved report in '{path}' is damaged "
+                            f"({type(exc).__name__}: {exc}); rerun `foldstack cv`.") from None
 
     # -- display -------------------------------------------------------------------------------
     def summary(self) -> pd.DataFrame:
@@ -397,3 +441,14 @@ class CVReport:
         return (f"CVReport(task={self.task!r}, folds={len(self.splits)}, rows={len(self.y)}, "
                 f"candidates={list(self.names)})")
 
+
+def _saves_safely(obj: Any) -> bool:
+    """Can :func:`foldstack.persist.save_model` hold ``obj`` without a pickle?"""
+    from foldstack.persist import save_model
+
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            save_model(obj, Path(tmp) / "m")
+        except UnsafeModelError:
+            return False
+    return True

@@ -8,13 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 import foldstack as fs
 from foldstack.exceptions import UnsafeModelError, VersionMismatchWarning
 from foldstack.persist import load_model, read_manifest, save_model
-from foldstack.persist._model_io import _sha256
 
 
 @pytest.fixture(scope="module")
@@ -70,20 +67,6 @@ def test_modified_file_is_refused(fitted, tmp_path):
     victim = next(p for p in path.iterdir() if p.suffix == ".ubj")
     victim.write_bytes(victim.read_bytes()[:-8] + b"\x00" * 8)
     with pytest.raises(UnsafeModelError, match="modified after saving"):
-        load_model(path)
-
-
-def test_planted_payload_is_refused_even_with_a_matching_manifest(tmp_path):
-    model = make_pipeline(StandardScaler(), FunctionTransformer(np.log1p)).fit(np.ones((5, 2)))
-    path = save_model(model, tmp_path / "m")
-    import skops.io as sio
-    evil = make_pipeline(FunctionTransformer(os.system))  # what an attacker would plant
-    part = next(p for p in path.iterdir() if p.suffix == ".skops")
-    part.write_bytes(sio.dumps(evil))
-    manifest = json.loads((path / "manifest.json").read_text())
-    manifest["files"][part.name] = _sha256(part)   # the attacker rewrites the checksum too
-    (path / "manifest.json").write_text(json.dumps(manifest))
-    with pytest.raises(UnsafeModelError, match="system"):
         load_model(path)
 
 

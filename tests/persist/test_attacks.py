@@ -1,0 +1,200 @@
+"""Crafted model directories: none of them runs code when loaded.
+
+Each payload rewrites the manifest of a model that foldstack saved itself and then makes every
+checksum match again, as an attacker who hands over a directory would.  Every payload would
+create a marker file if any of its code ran; the marker must never appear, and loading must
+be refused with :class:`UnsafeModelError`.
+"""
+
+import json
+import os
+import pickle
+
+import joblib
+import numpy as np
+import pytest
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
+
+from foldstack.exceptions import UnsafeModelError
+from foldstack.persist import load_model, save_model
+from foldstack.persist._model_io import _sha256
+
+
+class Payload:
+    """Unpickling this runs ``os.system`` and leaves ``marker`` behind."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return os.system, (f"touch {self.marker}",)
+
+
+@pytest.fixture
+def marker(tmp_path):
+    return tmp_path / "code-ran"
+
+
+@pytest.fixture
+def saved(tmp_path):
+    X = np.abs(np.random.RandomState(0).normal(size=(20, 2)))
+    model = make_pipeline(StandardScaler(), FunctionTransformer(np.log1p)).fit(X)
+    return save_model(model, tmp_path / "model")
+
+
+def rewrite(path, change):
+    """Apply ``change(manifest, path)`` and make every checksum match again."""
+    manifest = json.loads((path / "manifest.json").read_text())
+    change(manifest, path)
+    manifest["files"] = {p.name: _sha256(p) for p in sorted(path.iterdir())
+                         if p.name != "manifest.json"}
+    (path / "manifest.json").write_text(json.dumps(manifest))
+
+
+def func_step(manifest):
+    """The FunctionTransformer's state in the saved pipeline."""
+    return manifest["tree"]["state"]["steps"]["items"][1]["items"][1]["state"]
+
+
+def set_func(name, kw_args=None):
+    def change(manifest, path):
+        state = func_step(manifest)
+        state["func"] = {"$t": "function", "name": name}
+        if kw_args is not None:
+            state["kw_args"] = kw_args
+    return change
+
+
+def set_class(name, state=None):
+    def change(manifest, path):
+        manifest["tree"] = {"$t": "object", "class": name, "state": state or {}}
+    return change
+
+
+def code_for(marker):
+    return f"open({str(marker)!r}, 'w').write('x')"
+
+
+PAYLOADS = {
+    # functions under a once-trusted prefix that exec or run commands
+    "numpy runstring": lambda m: set_func("numpy.testing._private.utils.runstring",
+                                          {"dict": {}}),
+    "attribute traversal to os.system": lambda m: set_func(
+        "numpy.testing._private.utils.os.system"),
+    "attribute traversal to a class": lambda m: set_class(
+        "numpy.testing._private.utils.os.PathLike"),
+    "builtins.exec": lambda m: set_func("builtins.exec"),
+    "builtins.eval": lambda m: set_func("builtins.eval"),
+    "builtins.compile": lambda m: set_func("builtins.compile"),
+    "builtins.open": lambda m: set_func("builtins.open"),
+    "builtins.__import__": lambda m: set_func("builtins.__import__"),
+    "builtins.getattr": lambda m: set_func("builtins.getattr"),
+    "os.system": lambda m: set_func("os.system"),
+    "pickle.loads": lambda m: set_func("pickle.loads"),
+    "joblib.load through foldstack": lambda m: set_func("foldstack.persist._model_io.joblib.load"),
+    "operator.methodcaller as an object": lambda m: set_class("operator.methodcaller"),
+    "operator.attrgetter as a class": lambda m: set_func("operator.attrgetter"),
+    "functools.partial wrapping os.system": lambda m: set_class("functools.partial", {
+        "func": {"$t": "function", "name": "os.system"}, "args": [f"touch {m}"]}),
+    "np.vectorize wrapping eval": lambda m: set_class("numpy.vectorize", {
+        "pyfunc": {"$t": "function", "name": "builtins.eval"}}),
+    "prefix without a dot (numpyro)": lambda m: set_class("numpyro.infer.MCMC"),
+    "prefix without a dot (numpy_evil)": lambda m: set_func("numpy_evil.run"),
+    "nested qualname of an allowed class": lambda m: set_func(
+        "sklearn.pipeline.Pipeline.__init__"),
+    "subprocess.Popen constructed": lambda m: (lambda man, p: man.update(tree={
+        "$t": "construct", "class": "subprocess.Popen", "args": [
+            {"$t": "list", "items": ["touch", str(m)]}], "state": None})),
+    "eval constructed": lambda m: (lambda man, p: man.update(tree={
+        "$t": "construct", "class": "builtins.eval", "args": [code_for(m)], "state": None})),
+    "defaultdict mapping": lambda m: (lambda man, p: man.update(tree={
+        "$t": "dict", "class": "collections.defaultdict", "items": {}})),
+    "xgboost node naming Popen": lambda m: (lambda man, p: man.update(tree={
+        "$t": "xgboost", "class": "subprocess.Popen", "file": None,
+        "params": {"args": ["touch", str(m)]}, "attrs": {}})),
+    "network module outside the registry": lambda m: (lambda man, p: man.update(tree={
+        "$t": "torch_net", "class": "foldstack.models._training.TabularNet",
+        "module": "torch.nn.Linear", "module_params": {}, "task": None, "file": None})),
+    "network parameter class os.system": lambda m: (lambda man, p: man.update(tree={
+        "$t": "torch_net", "class": "foldstack.models._training.TabularNet",
+        "module": "foldstack.models._module.MLP",
+        "module_params": {"activation": {"__class__": "os.system"}}, "task": None,
+        "file": None})),
+    "torch.load": lambda m: set_func("torch.load"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PAYLOADS))
+def test_crafted_manifest_runs_no_code(saved, marker, name):
+    rewrite(saved, PAYLOADS[name](marker))
+    with pytest.raises(UnsafeModelError):
+        model = load_model(saved)
+        model.transform(np.ones((2, 2)))   # only reached if the policy let it through
+    assert not marker.exists()
+
+
+def plant_pickle(marker, pickled_flag):
+    def change(manifest, path):
+        joblib.dump(Payload(marker), path / "part_9.pkl")
+        manifest["pickle"] = pickled_flag
+        func_step(manifest)["func"] = {"$t": "pickle", "file": "part_9.pkl"}
+    return change
+
+
+@pytest.mark.parametrize("pickled_flag", [False, True])
+def test_planted_pickle_node_needs_allow_pickle(saved, marker, pickled_flag):
+    rewrite(saved, plant_pickle(marker, pickled_flag))
+    with pytest.raises(UnsafeModelError, match="pickle"):
+        load_model(saved)
+    assert not marker.exists()
+
+
+def test_object_array_in_the_arrays_file_is_refused(saved, marker):
+    def change(manifest, path):
+        arrays = dict(np.load(path / "arrays.npz"))
+        arrays["a0"] = np.array([Payload(marker)], dtype=object)
+        np.savez(path / "arrays.npz", **arrays)
+    rewrite(saved, change)
+    with pytest.raises(UnsafeModelError, match="damaged"):
+        load_model(saved)
+    assert not marker.exists()
+
+
+def test_pipeline_memory_pointing_at_planted_pickles_is_refused(saved, marker, tmp_path):
+    cache = tmp_path / "joblib-cache"
+    cache.mkdir()
+    (cache / "output.pkl").write_bytes(pickle.dumps(Payload(marker)))
+
+    def change(manifest, path):
+        manifest["tree"]["state"]["memory"] = str(cache)
+    rewrite(saved, change)
+    with pytest.raises(UnsafeModelError, match="memory"):
+        load_model(saved)
+    assert not marker.exists()
+
+
+def test_unknown_reference_and_absurd_nesting_are_damage(saved):
+    def dangling(manifest, path):
+        func_step(manifest)["func"] = {"$t": "ref", "id": 10 ** 6}
+    rewrite(saved, dangling)
+    with pytest.raises(UnsafeModelError, match="damaged"):
+        load_model(saved)
+    (saved / "manifest.json").write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(UnsafeModelError, match="damaged"):
+        load_model(saved)
+
+
+def test_file_names_cannot_leave_the_directory(saved, tmp_path):
+    manifest = json.loads((saved / "manifest.json").read_text())
+    (tmp_path / "outside.parquet").write_bytes(b"x")
+    manifest["files"]["../outside.parquet"] = _sha256(tmp_path / "outside.parquet")
+    (saved / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(UnsafeModelError, match="lacks the file"):
+        load_model(saved)
+
+
+def test_the_untouched_model_still_loads_and_transforms(saved):
+    back = load_model(saved)
+    out = back.transform(np.ones((2, 2)))
+    assert np.all(np.isfinite(out))
