@@ -27,6 +27,7 @@ from foldstack.ensemble import (
 from foldstack.ensemble._base import check_columns, check_fit_data, fit_target
 from foldstack.exceptions import InvalidParameterError
 from foldstack.selection import FoldAverage, cross_validate_candidates
+from foldstack.selection._cv import check_n_jobs
 from foldstack.utils._random import derive_seed, set_random_states
 from foldstack.utils._validation import Interval, Options, check_params, check_value
 
@@ -74,6 +75,9 @@ class _BaseAutoEnsemble(BaseEstimator):
         self
         """
         check_params(self)
+        problem = check_n_jobs(self.n_jobs)
+        if problem:  # joblib's own error for 0 names neither the parameter nor the fix
+            raise InvalidParameterError(f"{type(self).__name__}: {problem}")
         kinds = self._check_ensembles()
         X, y, task = check_fit_data(self, X, y)
         validate_data(self, X, skip_check_array=True)
@@ -183,7 +187,7 @@ default=("equal", "greedy", "stacking")
         False: the chosen model predicts with the average of its K fold models.  True: its
         base models are refitted once on all rows.
     n_jobs : int, default=None
-        Parallel (candidate x fold) fits.
+        Parallel (candidate x fold) fits; -1: one per CPU core, -2: all but one (not 0).
     cache_dir : str or path, default=None
         Cache of finished fits; a rerun fits only what changed.
     random_state : int, RandomState or None, default=0

@@ -44,6 +44,7 @@ from foldstack.selection import (
     cross_validate_candidates,
     resolve_scoring,
 )
+from foldstack.selection._cv import check_n_jobs
 from foldstack.selection._splits import n_repeats_of
 from foldstack.utils._parallel import limited_threads, threads_per_task
 from foldstack.utils._random import derive_seed, set_random_states
@@ -208,6 +209,9 @@ class BaseEnsemble(NamedMembersMixin, BaseEstimator, metaclass=ABCMeta):
 
     def _check_members(self) -> None:
         check_params(self)
+        problem = check_n_jobs(self.n_jobs)
+        if problem:  # joblib's own error for 0 names neither the parameter nor the fix
+            raise InvalidParameterError(f"{type(self).__name__}: {problem}")
         check_members(self)
         self._check_combiner_params(len(self.estimators))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import numbers
 import time
 import traceback
@@ -83,19 +84,22 @@ def cross_validate_candidates(
     task : {"binary", "multiclass", "regression"}, default=None
         Override the task inferred from ``y``.
     n_jobs : int, default=None
-        Parallel tasks (None: 1 unless a ``joblib.parallel_config`` says otherwise).  Each
+        Parallel tasks (None: 1 unless a ``joblib.parallel_config`` says otherwise; -1: one
+        per CPU core, -2: all cores but one; 0 is an error).  Each
         task gets ``cores // n_jobs`` threads, so tasks never oversubscribe the CPU.  Under
         ``joblib.parallel_config(backend="dask")`` the tasks run on a dask cluster, with the
         data broadcast to every worker so that a lost worker's tasks can be retried.
     error_score : float or "raise", default=np.nan
         ``"raise"`` stops at the first error; otherwise a candidate that fails in any fold is
-        marked failed, its traceback kept in ``report.failures``, and the others go on.
+        marked failed, its traceback kept in ``report.failures``, and the others go on.  A
+        validation score that is NaN or infinite (e.g. RMSE overflowing on a target of
+        scale 1e200) is such a failure, except a score undefined on a fold with one class.
     cache_dir : str or path, default=None
         Store each finished task on disk; a rerun computes only what is missing (after an
         added candidate, an interruption or even SIGKILL).
     time_budget : float, default=None
-        Seconds after which no new task starts; candidates left incomplete are marked
-        ``"timeout"``.
+        Seconds (finite, > 0) after which no new task starts; candidates left incomplete are
+        marked ``"timeout"``.  None: no limit.
     random_state : int or None, default=0
         Seeds the folds and, through a seed derived per (candidate, fold), every estimator
         whose ``random_state`` is unset, so results do not depend on ``n_jobs``.
@@ -126,12 +130,15 @@ def cross_validate_candidates(
                                     f"{error_score!r}.")
     if not isinstance(verbose, numbers.Integral) or verbose < 0:
         raise InvalidParameterError(f"`verbose` must be an int >= 0; got {verbose!r}.")
+    for problem in (check_n_jobs(n_jobs), check_time_budget(time_budget)):
+        if problem:
+            raise InvalidParameterError(problem)
     X, y, y_fit, groups, task, classes, codes = _prepare_data(X, y, groups, task, named)
     metrics = resolve_scoring(scoring, task)
     splits = make_splits(cv, X, y, task, groups=groups, n_repeats=n_repeats,
                          random_state=random_state)
 
-    cache = TaskCache(cache_dir)
+    cache = TaskCache(cache_dir, candidates=named.values())
     keyed = cache_dir is not None  # hashing the data costs ~0.5 s on ames: only for a cache
     data_fp = fingerprint(X, y) if keyed else ""
     base_fp = _base_fingerprint(data_fp, metrics, task, classes) if keyed else ""
@@ -171,6 +178,26 @@ def cross_validate_candidates(
     _warn_failures(report)
     logger.info("cross-validation finished in %.1f s", time.perf_counter() - start)
     return report
+
+
+def check_n_jobs(n_jobs: Any) -> str | None:
+    """What is wrong with ``n_jobs`` (a sentence), or None when it is valid."""
+    if n_jobs is None or (isinstance(n_jobs, numbers.Integral) and not isinstance(n_jobs, bool)
+                          and n_jobs != 0):
+        return None
+    return ("`n_jobs` must be None or a non-zero int: a positive number of parallel workers, "
+            "or a negative one for all CPU cores but |n_jobs| - 1 (-1: all cores, -2: all but "
+            f"one); got {n_jobs!r}.")
+
+
+def check_time_budget(time_budget: Any) -> str | None:
+    """What is wrong with ``time_budget`` (a sentence), or None when it is valid."""
+    if time_budget is None or (isinstance(time_budget, numbers.Real)
+                               and not isinstance(time_budget, bool)
+                               and math.isfinite(time_budget) and time_budget > 0):
+        return None
+    return ("`time_budget` must be a finite number of seconds > 0, or None for no time limit; "
+            f"got {time_budget!r}.")
 
 
 def _check_candidates(candidates: Any) -> dict[str, Any]:
@@ -296,8 +323,11 @@ def _run_task(fold: int, name: str, estimator: Any, X: Any, y: np.ndarray, train
             t2 = time.perf_counter()
             pred_tr = predict_aligned(est, X_tr, codes)
             _check_finite(pred_va, name)
-            out["test"] = score_predictions(metrics, y_va, pred_va, codes, est, X_va)
-            out["train"] = score_predictions(metrics, y_tr, pred_tr, codes, est, X_tr)
+            # an overflow is reported below as a failed candidate, not as a RuntimeWarning
+            with np.errstate(over="ignore", invalid="ignore"):
+                out["test"] = score_predictions(metrics, y_va, pred_va, codes, est, X_va)
+                _check_finite_scores(out["test"], y_va, pred_va, codes)
+                out["train"] = score_predictions(metrics, y_tr, pred_tr, codes, est, X_tr)
     except Exception as exc:  # failures are data: the other candidates go on
         out["error"] = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         out["message"] = f"{type(exc).__name__}: {exc}"
@@ -310,6 +340,29 @@ def _check_finite(pred: np.ndarray, name: str) -> None:
     if not np.all(np.isfinite(pred)):
         raise ValueError(f"{name} predicted NaN or infinite values "
                          f"({int((~np.isfinite(pred)).sum())} of {pred.size}).")
+
+
+def _check_finite_scores(scores: dict[str, float], y: np.ndarray, pred: np.ndarray,
+                         codes: np.ndarray | None) -> None:
+    """Raise when a validation score is NaN or infinite: ranked as a number, an RMSE of
+    inf or a NaN would make a broken candidate look usable (or even best)."""
+    bad = {m: v for m, v in scores.items() if not math.isfinite(v)}
+    if codes is not None and len(np.unique(y)) < 2:
+        # ROC AUC and the like are undefined on a fold with one class: the fold's doing
+        bad = {m: v for m, v in bad.items() if not math.isnan(v)}
+    if not bad:
+        return
+    listed = ", ".join(f"{m} = {v}" for m, v in bad.items())
+    why = "the metric is undefined or overflowed on this fold's targets and predictions"
+    if codes is None:
+        big = float(max(np.abs(y).max(), np.abs(pred).max()))
+        # beyond this, a sum of len(y) squared errors can exceed float64's largest value
+        if big > math.sqrt(np.finfo(float).max / max(len(y), 1)) / 2:
+            why = (f"the target or the predictions reach {big:.3g}, so squared errors "
+                   "overflow float64 (largest value ~1.8e308). Rescale the target (e.g. "
+                   f"divide it by 1e{int(math.log10(big))}) or log-transform it, and invert "
+                   "that on the predictions")
+    raise ValueError(f"The validation score is not finite ({listed}): {why}.")
 
 
 def _assemble(named, done, splits, task, metrics, classes, y, data_fp) -> CVReport:

@@ -90,13 +90,9 @@ def _default_splitter(k: int, y: np.ndarray, task: str, groups, n_repeats: int,
         if len(labels) < 2:
             raise DataError(f"The target has a single class ({plain(labels[0])!r}); classification "
                             "needs at least two.")
-        small = [(lab, c) for lab, c in zip(labels, counts) if c < k]
+        small = [(plain(lab), int(c)) for lab, c in zip(labels, counts) if c < k]
         if small:
-            desc = ", ".join(f"{plain(lab)!r} has {c}" for lab, c in small)
-            raise DataError(
-                f"Stratified {k}-fold CV needs every class in every fold, but class {desc} "
-                f"row(s). Use cv <= {min(c for _, c in small)} or merge/drop the rare "
-                "class.")
+            raise DataError(_rare_classes_message(k, small))
         if n_repeats > 1:
             return RepeatedStratifiedKFold(n_splits=k, n_repeats=n_repeats,
                                            random_state=random_state)
@@ -104,6 +100,28 @@ def _default_splitter(k: int, y: np.ndarray, task: str, groups, n_repeats: int,
     if n_repeats > 1:
         return RepeatedKFold(n_splits=k, n_repeats=n_repeats, random_state=random_state)
     return KFold(k, shuffle=True, random_state=random_state)
+
+
+def _rare_classes_message(k: int, small: list[tuple[Any, int]]) -> str:
+    """Why stratified ``k``-fold CV is impossible with classes ``small`` and what to do."""
+    def classes(labels: list) -> str:
+        return f"class{'es' if len(labels) > 1 else ''} {', '.join(labels)}"
+
+    desc = "; ".join(f"class {lab!r} has {c} row{'' if c == 1 else 's'}" for lab, c in small)
+    single = [repr(lab) for lab, c in small if c == 1]
+    few = [(repr(lab), c) for lab, c in small if c > 1]
+    fixes = []
+    if single:  # no number of folds helps: one row can be in one validation fold only
+        rows, it = ("rows", "them") if len(single) > 1 else ("row", "it")
+        fixes.append(f"A class with one row cannot be stratified at all: drop the {rows} of "
+                     f"{classes(single)} or merge {it} into a related class.")
+    if few:
+        most = min(c for _, c in few)
+        folds = "cv=2" if most == 2 else f"cv between 2 and {most}"
+        fixes.append(f"{'Then use' if single else 'Use'} {folds}, or drop or merge "
+                     f"{classes([lab for lab, _ in few])}.")
+    return (f"Stratified {k}-fold CV needs at least {k} rows of every class (one in each "
+            f"validation fold), but {desc}. {' '.join(fixes)}")
 
 
 def _check_splits(splits: Splits, n: int) -> None:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import datetime
 import os
+import socket
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from foldstack.exceptions import CandidateFailedError, InvalidParameterError
+from foldstack.utils._random import derive_seed
 from foldstack.utils._validation import check_option
 
 SAMPLERS = ("tpe", "random", "grid")
@@ -26,6 +29,12 @@ STORAGE_FILE = "tune.sqlite3"
 SQLITE_TIMEOUT = 30  # seconds a process waits for another's write lock on a shared file
 # errors of two processes creating one storage's tables at the same time: retried
 _CREATION_RACES = ("already exists", "UNIQUE constraint failed", "database is locked")
+# user attributes of trials: who runs it, and the interrupted-trial bookkeeping
+WORKER, WORKER_TOKEN = "worker", "worker_token"
+INTERRUPTED, RERUN_OF = "interrupted", "rerun_of"
+# a trial names its worker within milliseconds of being created; one still unnamed after
+# this many seconds belongs to a process that died in between
+UNCLAIMED_AFTER = 600
 
 
 def require_optuna():
@@ -146,7 +155,211 @@ def finished_states() -> tuple:
 
 
 def n_finished(study: Any) -> int:
-    return len(study.get_trials(deepcopy=False, states=finished_states()))
+    """Finished trials that count towards ``n_trials``: not those failed by an interruption,
+    whose configuration runs again as another trial."""
+    return sum(not t.user_attrs.get(INTERRUPTED)
+               for t in study.get_trials(deepcopy=False, states=finished_states()))
+
+
+# -- workers and interrupted trials ---------------------------------------------------------
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _read(path: str) -> str | None:
+    try:
+        with open(path) as fh:
+            return fh.read().strip()
+    except OSError:
+        return None
+
+
+def _pid_namespace() -> str | None:
+    try:
+        return os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return None
+
+
+def _proc_stat(pid: int) -> tuple[str, str] | None:
+    """(state, start time in ticks since boot) of process ``pid`` from /proc, else None."""
+    stat = _read(f"/proc/{pid}/stat")
+    if stat is None:
+        return None
+    fields = stat.rpartition(")")[2].split()  # the command name may hold spaces
+    return fields[0], fields[19]
+
+
+def worker_token() -> str | None:
+    """What tells this process from a later one given the same pid (Linux only, else None):
+    boot id, pid namespace and start time."""
+    boot, ns, stat = (_read("/proc/sys/kernel/random/boot_id"), _pid_namespace(),
+                      _proc_stat(os.getpid()))
+    return None if None in (boot, ns, stat) else f"{boot}|{ns}|{stat[1]}"
+
+
+def _worker_gone(worker: str, token: str | None) -> bool:
+    """Whether the process ``worker`` ("host:pid", started as ``token`` says) has ended.
+
+    False when that cannot be known (another machine, another container's pids): a live
+    worker's trial must never be failed.
+    """
+    host, _, pid = worker.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit() or os.name == "nt":
+        return False  # on Windows os.kill(pid, 0) would end the process
+    start = None
+    if token and token.count("|") == 2:
+        boot, ns, start = token.split("|")
+        now_boot = _read("/proc/sys/kernel/random/boot_id")
+        if now_boot is not None and boot != now_boot:
+            return True  # the machine restarted since
+        if ns != _pid_namespace():
+            return False  # its pid means another process here
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # it exists, under another user
+        pass
+    stat = _proc_stat(int(pid))
+    # a zombie has ended; the same pid with another start time is a later process
+    return stat is not None and (stat[0] in ("Z", "X") or (start is not None and stat[1] != start))
+
+
+def _interruption(trial: Any, now: datetime.datetime, one_clock: bool) -> str | None:
+    """Why the RUNNING ``trial`` can never finish, or None when it may still be running.
+
+    ``one_clock``: every process sharing the storage reads this machine's clock, so a start
+    time can be compared with ``now``.
+    """
+    worker = trial.user_attrs.get(WORKER)
+    if worker is None:
+        started = trial.datetime_start
+        if (not one_clock or started is None
+                or (now - started).total_seconds() < UNCLAIMED_AFTER):
+            return None
+        return (f"interrupted: the process that started it ended before it began (started "
+                f"{started:%Y-%m-%d %H:%M:%S})")
+    if not _worker_gone(str(worker), trial.user_attrs.get(WORKER_TOKEN)):
+        return None
+    return (f"interrupted: worker {worker} ended while the trial ran (killed or crashed); "
+            "its configuration runs again as a new trial")
+
+
+def recover_interrupted(study: Any, storage: Any) -> list[int]:
+    """Fail the RUNNING trials whose process has ended; enqueue their configurations again.
+
+    A killed run leaves its current trial RUNNING forever.  Failing it (marked
+    ``interrupted``, so it does not count towards ``n_trials``) and running its parameters
+    as a new trial makes the resumed study hold the same finished configurations as an
+    uninterrupted one.  Trials of workers that may be alive (on another machine, or in a
+    live process on this one) are left alone.  Returns the numbers of the trials failed.
+    """
+    from optuna.exceptions import UpdateFinishedTrialError
+    from optuna.trial import TrialState
+
+    now = datetime.datetime.now()
+    # start times are each process's local clock: comparable on one machine's SQLite file
+    # or memory, not on a database server shared by machines (other clocks, time zones)
+    url = getattr(storage, "url", None)  # None: in memory
+    one_clock = url is None or str(url).startswith("sqlite")
+    failed = []
+    study_id = storage.get_study_id_from_name(study.study_name)
+    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        reason = _interruption(t, now, one_clock)
+        if reason is None:
+            continue
+        trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, t.number)
+        try:  # another resuming process may fail it first
+            storage.set_trial_user_attr(trial_id, "error", reason)
+            storage.set_trial_user_attr(trial_id, INTERRUPTED, True)
+            study.tell(t.number, state=TrialState.FAIL, skip_if_finished=True)
+        except UpdateFinishedTrialError:
+            continue
+        failed.append(t.number)
+    # enqueued after failing, so that a process killed in between leaves nothing lost: the
+    # next resume finds an interrupted trial without a rerun and enqueues it then
+    trials = study.get_trials(deepcopy=False)
+    rerun = {t.user_attrs.get(RERUN_OF) for t in trials}
+    for t in trials:
+        if t.state != TrialState.FAIL or not t.user_attrs.get(INTERRUPTED) or t.number in rerun:
+            continue
+        # an enqueued trial killed before its first suggestion holds its values only here
+        params = {**t.system_attrs.get("fixed_params", {}), **t.params}
+        if params:
+            study.enqueue_trial(params, user_attrs={RERUN_OF: t.number}, skip_if_exists=False)
+    return failed
+
+
+class SeededSampler:
+    """A named sampler whose draws depend on each trial's place in the study, not on history
+    of the process: the same in an uninterrupted run and in one resumed after a kill.
+
+    ``"tpe"`` and ``"random"`` are made afresh for each trial, seeded by its place (every
+    earlier trial except interrupted ones), so trial *k* draws the same configuration from
+    the same finished trials, and parallel workers never draw the same values.  ``"grid"``
+    is one grid sampler with one seed for every run and worker: its trials index one shared
+    shuffle of the grid.  It implements the methods Optuna calls on a study's sampler.
+    """
+
+    def __init__(self, spec: str, n_trials: int | None, random_state: int | None,
+                 grid: Callable[[], dict]) -> None:
+        self.spec, self.n_trials, self.random_state, self.grid = spec, n_trials, random_state, grid
+        self._samplers: dict[int, Any] = {}
+        self._grid: Any = None
+
+    def _make(self, seed: int) -> Any:
+        return make_sampler(self.spec, seed=seed, n_trials=self.n_trials, reseed=False,
+                            grid=self.grid)
+
+    def _sampler(self, study: Any, trial: Any) -> Any:
+        if self.spec == "grid":
+            if self._grid is None:
+                self._grid = self._make(derive_seed(self.random_state, "sampler"))
+            return self._grid
+        sampler = self._samplers.get(trial.number)
+        if sampler is None:
+            from optuna.trial import TrialState
+
+            skipped = sum(t.number < trial.number and bool(t.user_attrs.get(INTERRUPTED))
+                          for t in study.get_trials(deepcopy=False, states=(TrialState.FAIL,)))
+            sampler = self._make(derive_seed(self.random_state, "sampler",
+                                             trial.number - skipped))
+            self._samplers[trial.number] = sampler
+        return sampler
+
+    def before_trial(self, study: Any, trial: Any) -> None:
+        self._sampler(study, trial).before_trial(study, trial)
+
+    def infer_relative_search_space(self, study: Any, trial: Any) -> dict:
+        return self._sampler(study, trial).infer_relative_search_space(study, trial)
+
+    def sample_relative(self, study: Any, trial: Any, search_space: dict) -> dict:
+        return self._sampler(study, trial).sample_relative(study, trial, search_space)
+
+    def sample_independent(self, study: Any, trial: Any, param_name: str,
+                           param_distribution: Any) -> Any:
+        return self._sampler(study, trial).sample_independent(study, trial, param_name,
+                                                              param_distribution)
+
+    def after_trial(self, study: Any, trial: Any, state: Any, values: Any) -> None:
+        if self.spec == "grid":
+            grid = self._sampler(study, trial)
+            if "grid_id" in trial.system_attrs:
+                grid.after_trial(study, trial, state, values)
+            elif grid.is_exhausted(study):  # an enqueued rerun has no grid id, which
+                study.stop()  # GridSampler.after_trial would look up
+            return
+        sampler = self._samplers.pop(trial.number, None)
+        if sampler is not None:
+            sampler.after_trial(study, trial, state, values)
+
+    def reseed_rng(self) -> None:
+        """Nothing to reseed: the seeds come from the trials' places in the study."""
+
+    def __str__(self) -> str:
+        return f"SeededSampler({self.spec!r})"
 
 
 def make_sampler(spec: Any, *, seed: int, n_trials: int | None, reseed: bool,
@@ -229,7 +442,8 @@ def trials_frame(study: Any, decode: Callable[[dict], dict], metric: str, n_fold
     for t in study.get_trials(deepcopy=False):
         test = [np.nan if v is None else v for v in t.user_attrs.get("test", [])]
         train = [np.nan if v is None else v for v in t.user_attrs.get("train", [])]
-        state = {"FAIL": "failed"}.get(t.state.name, t.state.name.lower())
+        state = ("interrupted" if t.user_attrs.get(INTERRUPTED) else
+                 {"FAIL": "failed"}.get(t.state.name, t.state.name.lower()))
         finite = np.asarray(test, float)[np.isfinite(np.asarray(test, float))]
         row = {"number": t.number, "state": state,
                f"mean_test_{m}": t.value if t.value is not None else mean(test),

@@ -13,9 +13,9 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+import math
 import numbers
 import os
-import socket
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +35,7 @@ from foldstack.selection._cv import (
     _prepare_data,
     _run_task,
     _take,
+    check_n_jobs,
 )
 from foldstack.selection._progress import task_progress
 from foldstack.selection._report import CandidateResult, CVReport
@@ -45,19 +46,24 @@ from foldstack.selection._study import (
     PRUNERS,
     SAMPLERS,
     STORAGE_FILE,
+    WORKER,
+    WORKER_TOKEN,
+    SeededSampler,
     best_trial,
     check_strategy,
     create_study,
-    finished_states,
     make_pruner,
     make_sampler,
     mean,
     n_finished,
     open_storage,
     optuna_logging,
+    recover_interrupted,
     require_optuna,
     study_names,
     trials_frame,
+    worker_id,
+    worker_token,
 )
 from foldstack.utils._parallel import effective_n_jobs, threads_per_task
 from foldstack.utils._random import derive_seed
@@ -82,8 +88,9 @@ class TuneResult:
         A clone of the estimator with ``best_params_`` set, not fitted.
     trials_ : DataFrame
         One row per trial: ``number``, ``state`` ("complete", "pruned", "failed",
-        "running"), ``mean_test_<m>``, ``std_test_<m>``, ``rank_test_<m>``,
-        ``mean_train_<m>``, ``n_folds`` (folds fitted), ``split<i>_test_<m>``,
+        "running", or "interrupted": failed because its process ended mid-trial, its
+        configuration run again as a later trial), ``mean_test_<m>``, ``std_test_<m>``,
+        ``rank_test_<m>``, ``mean_train_<m>``, ``n_folds`` (folds fitted), ``split<i>_test_<m>``,
         ``param_<name>``, ``duration`` (seconds), ``worker`` (host:pid) and ``error``.
     cv_result : CandidateResult
         The best configuration's record (fold scores, OOF predictions, fold models), in the
@@ -181,11 +188,12 @@ def tune(
         runs only the rest, and several processes given the same study stop together.
         None runs until ``timeout``.
     timeout : float, default=None
-        Seconds after which no new trial starts.
+        Seconds (finite, > 0) after which no new trial starts; None: no time limit.
     sampler : {"tpe", "random", "grid"} or optuna sampler, default="tpe"
         ``"tpe"`` is multivariate TPE after ``min(10, max(5, n_trials // 3))`` random
         trials; ``"grid"`` tries every combination of a finite space (categorical and int
-        parameters).  Named samplers are seeded from ``random_state``.
+        parameters).  Named samplers are seeded from ``random_state`` and each trial's place
+        in the study, so a resumed study draws what an uninterrupted one would have.
     pruner : {"median", "hyperband", "none"}, optuna pruner or None, default="median"
         A trial reports its running mean after each fold; ``"median"`` stops it when that
         is worse than the median of earlier trials after the same fold.  Pruned and failed
@@ -203,7 +211,11 @@ def tune(
         means ``<cache_dir>/tune.sqlite3`` when ``cache_dir`` is given, else memory.  The
         study is loaded if it exists, so an interrupted run (Ctrl-C, SIGKILL) resumes with
         the same ``study_name`` and keeps every finished trial, and several processes or
-        machines pointed at one RDB URL tune one study together.
+        machines pointed at one RDB URL tune one study together.  A trial left running by
+        a process that has ended (SIGKILL, a crash) is marked failed ("interrupted" in
+        ``trials_``, not counted in ``n_trials``) and its configuration runs again, so the
+        resumed study ends where an uninterrupted one does.  Only trials of processes on
+        this machine can be known to have ended; those of other machines are left running.
     study_name : str, default=None
         None derives a name from the estimator, space, data, folds and metrics, so the same
         call resumes its own study.
@@ -373,7 +385,7 @@ class _Problem:
         """
         est = clone(self.estimator).set_params(**params)
         est_fp = fingerprint(clone(est))
-        cache = TaskCache(self.cache_dir)
+        cache = TaskCache(self.cache_dir, candidates=[self.estimator])
         outs: list[dict] = []
         test: list[float] = []
         train: list[float] = []
@@ -406,8 +418,13 @@ class _Problem:
 
     def objective(self, keeper: _Best, worker: str):
         """The Optuna objective; ``keeper`` holds the best finished trial's records."""
+        token = worker_token()
+
         def objective(trial: Any) -> float:
-            trial.set_user_attr("worker", worker)
+            # first thing: a resumed run fails the trial when this process has ended
+            trial.set_user_attr(WORKER, worker)
+            if token is not None:
+                trial.set_user_attr(WORKER_TOKEN, token)
             params = self.space.suggest(trial, self.valid)
             outs = self.evaluate(params, trial)
             if outs[-1]["error"] is not None:
@@ -468,12 +485,17 @@ class _Search:
                                       to_storage=shared)
             study = create_study(shared, name, problem.direction, problem.setup(),
                                  self._pruner(problem))
+            # before our sampler is set: failing a trial calls the sampler's after_trial
+            failed = recover_interrupted(study, shared)
+            if failed:
+                logger.info("study %r: trial(s) %s were interrupted (their process ended); "
+                            "marked failed, their configurations run again", name, failed)
             before = n_finished(study)
             if self.first is not None and not study.trials:
                 study.enqueue_trial(self.first, skip_if_exists=True)
             study.sampler = self._sampler(problem, 0, before)
             if workers == 1:
-                kept = [_run_study(study, problem, self.n_trials, self.timeout, _worker_id(),
+                kept = [_run_study(study, problem, self.n_trials, self.timeout, worker_id(),
                                    self.verbose, self.title)]
             else:
                 logger.info("tuning with %d worker processes on study %r", workers, name)
@@ -507,7 +529,10 @@ class _Search:
         return study, params, outs
 
     def _sampler(self, problem: _Problem, worker: int, n_before: int) -> Any:
-        # a resumed study gets fresh random draws, not a replay of its first trials
+        if isinstance(self.sampler, str):  # seeded per trial: resumable, reproducible
+            return SeededSampler(self.sampler, self.n_trials, self.random_state,
+                                 problem.space.grid)
+        # a sampler object: a resumed study gets fresh draws, not a replay of its first trials
         return make_sampler(self.sampler, n_trials=self.n_trials, reseed=worker > 1,
                             seed=derive_seed(self.random_state, "sampler", worker, n_before),
                             grid=problem.space.grid)
@@ -516,18 +541,12 @@ class _Search:
         return make_pruner(self.pruner, len(problem.splits))
 
 
-def _worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
 def _run_study(study: Any, problem: _Problem, n_trials: int | None, timeout: float | None,
                worker: str, verbose: int, title: str, share: int | None = None) -> _Best:
     """Run trials in this process until the study holds ``n_trials`` finished trials.
 
     ``share`` caps the trials this process runs (its part when several workers split them).
     """
-    from optuna.study import MaxTrialsCallback
-
     keeper = _Best(problem.greater_is_better)
     remaining = None if n_trials is None else n_trials - n_finished(study)
     if share is not None:
@@ -538,7 +557,7 @@ def _run_study(study: Any, problem: _Problem, n_trials: int | None, timeout: flo
         return keeper
     callbacks = []
     if n_trials is not None:  # counts the trials of every process sharing the study
-        callbacks.append(MaxTrialsCallback(n_trials, states=finished_states()))
+        callbacks.append(lambda s, t: s.stop() if n_finished(s) >= n_trials else None)
     with task_progress(remaining or 0, 0, verbose, title=title) as bar:
         callbacks.append(lambda s, t: bar.advance(_describe(s, t, title)))
         study.optimize(problem.objective(keeper, worker), n_trials=remaining,
@@ -555,7 +574,7 @@ def _worker(problem: _Problem, storage: Any, name: str, sampler: Any, pruner: An
     with optuna_logging(verbose):
         study = optuna.load_study(study_name=name, storage=storage, sampler=sampler,
                                   pruner=pruner)
-        return _run_study(study, problem, n_trials, timeout, _worker_id(), 0, "", share)
+        return _run_study(study, problem, n_trials, timeout, worker_id(), 0, "", share)
 
 
 def _describe(study: Any, trial: Any, title: str) -> str:
@@ -614,13 +633,13 @@ def _check_arguments(n_trials: Any, timeout: Any, nested: Any, n_jobs: Any,
         raise InvalidParameterError(f"tune: `n_trials` must be an int >= 1 (or None with a "
                                     f"timeout); got {n_trials!r}.")
     if timeout is not None and (isinstance(timeout, bool) or not isinstance(
-            timeout, numbers.Real) or not timeout > 0):
-        raise InvalidParameterError(f"tune: `timeout` must be a number of seconds > 0 or "
-                                    f"None; got {timeout!r}.")
+            timeout, numbers.Real) or not (timeout > 0 and math.isfinite(timeout))):
+        raise InvalidParameterError(f"tune: `timeout` must be a finite number of seconds > 0, "
+                                    f"or None for no time limit; got {timeout!r}.")
     if not isinstance(nested, (bool, np.bool_)):
         raise InvalidParameterError(f"tune: `nested` must be a bool; got {nested!r}.")
-    if n_jobs is not None and (not is_int(n_jobs) or n_jobs == 0):
-        raise InvalidParameterError(f"tune: `n_jobs` must be None or a non-zero int (-1 for "
-                                    f"every core); got {n_jobs!r}.")
+    n_jobs_problem = check_n_jobs(n_jobs)
+    if n_jobs_problem:
+        raise InvalidParameterError(f"tune: {n_jobs_problem}")
     if not is_int(verbose) or verbose < 0:
         raise InvalidParameterError(f"tune: `verbose` must be an int >= 0; got {verbose!r}.")

@@ -3,9 +3,10 @@
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.dummy import DummyRegressor
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
-from sklearn.tree import DecisionTreeClassifier
+from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 import foldstack as fs
 from foldstack.ensemble import (
@@ -52,6 +53,10 @@ def xy():
     (StackingClassifier, {"final_estimator": "lr"}, "final_estimator"),
     (AveragingClassifier, {"cv": 1}, "`cv` must be"),
     (AveragingClassifier, {"greedy_iter": 0}, "greedy_iter"),
+    (AveragingClassifier, {"n_jobs": 0},
+     r"AveragingClassifier: `n_jobs` must be None or a non-zero int.*-1: all cores.*got 0"),
+    (StackingClassifier, {"n_jobs": 0}, r"StackingClassifier: `n_jobs` must be None or a "
+                                        r"non-zero int"),
 ])
 def test_invalid_parameters_raise_at_fit(cls, params, match, xy):
     est = cls(**{"estimators": [LR, TREE], **params})
@@ -126,3 +131,33 @@ def test_autoensemble_bad_ensembles(xy):
         fs.AutoEnsembleClassifier([LR, TREE], ensembles=("equal", "stackng")).fit(*xy)
     with pytest.raises(InvalidParameterError, match="repeats"):
         fs.AutoEnsembleClassifier([LR, TREE], ensembles=("equal", "equal")).fit(*xy)
+
+
+@pytest.mark.parametrize("auto", [fs.AutoEnsembleClassifier, fs.AutoEnsembleRegressor])
+def test_autoensemble_n_jobs_zero(auto, xy):
+    X, y = xy
+    members = [LR, TREE] if auto is fs.AutoEnsembleClassifier else [("lin", LinearRegression())]
+    with pytest.raises(InvalidParameterError, match=rf"{auto.__name__}: `n_jobs` must be None "
+                                                    r"or a non-zero int.*got 0"):
+        auto(members, n_jobs=0).fit(X, y if auto is fs.AutoEnsembleClassifier else X["a"])
+
+
+def test_candidate_with_non_finite_scores_is_never_chosen_or_combined():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(120, 3))
+    y = X[:, 0] * 3 + 0.1 * rng.normal(size=120)
+    # predictions of 1e200: finite, but their squared errors overflow (RMSE inf)
+    members = [("ridge", Ridge()), ("tree", DecisionTreeRegressor(max_depth=3, random_state=0)),
+               ("huge", DummyRegressor(strategy="constant", constant=1e200))]
+    with pytest.warns(CandidateFailedWarning, match=r"'huge' \(fold 0: ValueError: The "
+                                                    r"validation score is not finite"):
+        auto = fs.AutoEnsembleRegressor(members, cv=3).fit(X, y)
+    assert auto.leaderboard_.loc["huge", "status"] == "failed"
+    assert auto.best_name_ != "huge"
+    assert auto.ensembles_ and all(list(e.named_estimators_) == ["ridge", "tree"]
+                                   for e in auto.ensembles_.values())
+    assert np.isfinite(auto.predict(X)).all()
+    with pytest.warns(CandidateFailedWarning, match="left out of the ensemble: 'huge'.*not "
+                                                    "finite"):
+        ens = StackingRegressor.from_report(auto.cv_report_)
+    assert list(ens.named_estimators_) == ["ridge", "tree"]

@@ -43,7 +43,11 @@ def test_target_nan_rows_dropped_with_warning_or_error_when_none_left():
 @pytest.mark.parametrize("make, kwargs, exc, match", [
     (lambda: (_xy()[0], np.array(["a"] * 30)), {}, DataError, "single class"),
     (lambda: (_xy()[0], np.array(["a"] * 28 + ["b"] * 2, dtype=object)), {"cv": 5}, DataError,
-     r"class 'b' has 2 row.*cv <= 2"),
+     r"class 'b' has 2 rows\. Use cv=2, or drop or merge class 'b'"),
+    (lambda: (_xy()[0], np.array(["a"] * 26 + ["b"] * 3 + ["c"], dtype=object)), {"cv": 5},
+     DataError, r"class 'b' has 3 rows; class 'c' has 1 row\. A class with one row cannot be "
+                r"stratified at all: drop the row of class 'c' or merge it into a related "
+                r"class\. Then use cv between 2 and 3, or drop or merge class 'b'\."),
     (lambda: _xy(4), {"cv": 5}, DataError, "4 rows but cv=5"),
     (lambda: (_xy()[0], _xy(29)[1]), {}, DataError, "30 rows but y has 29"),
     (lambda: (pd.DataFrame([[1, 2]] * 30, columns=["a", "a"]), _xy()[1]), {}, DataError,
@@ -60,6 +64,36 @@ def test_bad_input_table(make, kwargs, exc, match):
     X, y = make()
     with pytest.raises(exc, match=match):
         cvc(LR, X, y, verbose=0, **kwargs)
+
+
+@pytest.mark.parametrize("value", [0, 1.5, "2", True])
+def test_n_jobs_must_be_a_non_zero_int(value):
+    X, y = _xy()
+    with pytest.raises(InvalidParameterError,
+                       match=r"`n_jobs` must be None or a non-zero int: a positive number of "
+                             r"parallel workers, or a negative one for all CPU cores but "
+                             rf"\|n_jobs\| - 1 .*; got {value!r}"):
+        cvc(LR, X, y, n_jobs=value, verbose=0)
+
+
+@pytest.mark.parametrize("value", [-1, 0, 0.0, float("nan"), float("inf"), "60", True])
+def test_time_budget_must_be_finite_and_positive(value):
+    X, y = _xy()
+    with pytest.raises(InvalidParameterError,
+                       match=r"`time_budget` must be a finite number of seconds > 0, or None "
+                             r"for no time limit; got"):
+        cvc(LR, X, y, time_budget=value, verbose=0)
+
+
+def test_one_row_class_is_never_told_to_use_fewer_than_two_folds():
+    X, y = _xy()
+    y = np.array(["a"] * 29 + ["rare"], dtype=object)
+    for cv in (2, 5):
+        with pytest.raises(DataError, match="class 'rare' has 1 row") as info:
+            cvc(LR, X, y, cv=cv, verbose=0)
+        message = str(info.value)
+        assert "cannot be stratified at all" in message and "drop the row" in message
+        assert "cv <= 1" not in message and "cv=1" not in message
 
 
 def test_metric_that_does_not_fit_the_task():

@@ -230,10 +230,48 @@ def test_verbose_draws_progress_and_zero_is_silent(small_regression, capsys):
 
 def test_time_budget_marks_unfinished_candidates(small_regression):
     X, y = small_regression
+    # a budget spent before the first task can start (a nanosecond)
     with pytest.warns(CandidateFailedWarning, match="time budget"):
         r = fs.selection.cross_validate_candidates({"ridge": Ridge()}, X, y, cv=3, verbose=0,
-                                                   time_budget=0)
+                                                   time_budget=1e-9)
     assert r.leaderboard().loc["ridge", "status"] == "timeout"
+
+
+def test_huge_target_scores_are_not_finite_so_the_candidate_fails(small_regression):
+    X, y = small_regression
+    # finite values whose squared errors overflow float64: RMSE inf, R2 NaN
+    with pytest.warns(CandidateFailedWarning, match="not finite"):
+        r = fs.selection.cross_validate_candidates({"ridge": Ridge()}, X, y * 1e200, cv=3,
+                                                   verbose=0)
+    result = r.results["ridge"]
+    assert result.status == "failed" and result.oof is None and result.fold_models is None
+    first = result.error.splitlines()[0]
+    assert "rmse = inf" in first and "r2 = nan" in first
+    assert "overflow float64" in first and "divide it by 1e200" in first
+    assert "log-transform" in first
+    with pytest.raises(fs.exceptions.DataError, match="No candidate finished"):
+        r.best()
+
+
+def test_non_finite_scorer_value_fails_the_candidate_but_not_a_one_class_fold(small_regression):
+    X, y = small_regression
+    from sklearn.metrics import make_scorer
+
+    nan_scorer = make_scorer(lambda yt, yp: float("nan"))
+    with pytest.warns(CandidateFailedWarning, match=r"'ridge'.*not finite \(nan_metric = nan\)"):
+        r = fs.selection.cross_validate_candidates(
+            {"ridge": Ridge()}, X, y, cv=3, verbose=0,
+            scoring={"rmse": "rmse", "nan_metric": nan_scorer})
+    assert r.results["ridge"].status == "failed"
+    # ROC AUC is undefined on a validation fold holding one class: the fold, not the model
+    rng = np.random.RandomState(0)
+    Xb = rng.normal(size=(40, 2))
+    yb = np.array([0, 1] * 18 + [1] * 4)
+    folds = [(np.arange(0, 36), np.arange(36, 40)), (np.arange(4, 40), np.arange(0, 4))]
+    r = fs.selection.cross_validate_candidates({"lr": LogisticRegression()}, Xb, yb, cv=folds,
+                                               scoring=["roc_auc", "accuracy"], verbose=0)
+    assert r.results["lr"].status == "ok"
+    assert np.isnan(r.results["lr"].fold_scores()["roc_auc"].iloc[0])
 
 
 def test_caller_rng_state_is_untouched(small_regression):

@@ -1,5 +1,6 @@
 """tune: Optuna over the shared folds; the best configuration's record joins a report."""
 
+import datetime
 import os
 import signal
 import subprocess
@@ -287,14 +288,150 @@ def test_sigkill_mid_study_then_resume_keeps_every_finished_trial(tmp_path):
                   {"C": ("float", 1e-6, 1e2, "log")}, X, y, cv=3, n_trials=8, pruner=None,
                   study_name="shared", cache_dir=cache, verbose=0)
     trials = result.trials_
-    finished = trials[trials["state"] != "running"]
-    assert len(finished) == 8
-    assert (trials["state"] == "running").sum() <= 1  # the trial the kill interrupted
+    assert not (trials["state"] == "running").any()
+    interrupted = trials[trials["state"] == "interrupted"]
+    assert len(interrupted) <= 1  # the trial the kill interrupted, unless it hit between two
+    assert len(trials) - len(interrupted) == 8
     for number, value in before.items():  # every trial of the killed run is kept
         assert trials.set_index("number").loc[number, "mean_test_roc_auc"] == value
-    # only the missing trials ran; the best one's folds came from memory or the cache
-    assert count_fits(log) - fits_before == (8 - len(before)) * 3
+    # only the missing trials ran (the interrupted one again, its finished folds from the
+    # cache); the best one's folds came from memory or the cache
+    started = fits_before - 3 * len(before)  # folds of the interrupted trial
+    missing = (8 - len(before)) * 3
+    assert missing - started <= count_fits(log) - fits_before <= missing - started + 1
     assert result.cv_result.status == "ok"
+
+
+def _study_trials(storage):
+    study = optuna.load_study(study_name="shared", storage=open_storage(storage, None))
+    return study.get_trials(deepcopy=False)
+
+
+def test_sigkill_mid_trial_then_resume_ends_where_an_uninterrupted_run_does(tmp_path):
+    space = {"C": ("float", 1e-6, 1e2, "log")}
+    X, y = _data()
+    # the reference: the same study (seed, n_trials, TPE after 5 random trials), never killed
+    reference = tune(CountingClassifier(log_path=str(tmp_path / "ref.log"), sleep=0.15), space,
+                     X, y, cv=3, n_trials=8, pruner=None, study_name="shared",
+                     cache_dir=tmp_path / "ref", verbose=0)
+
+    cache, log = tmp_path / "cache", tmp_path / "fits.log"
+    storage = f"sqlite:///{cache}/tune.sqlite3"
+    script = tmp_path / "worker.py"
+    script.write_text(WORKER)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, str(script), "-", str(log), "0.15", "8", "-",
+                             "0", str(cache)], env=env, cwd=ROOT)
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        # a fold of a trial after the third has started (fits are logged as they start):
+        # the kill lands mid-trial
+        if count_fits(log) % 3 and (cache / "tune.sqlite3").exists() \
+                and len(_finished(storage)) >= 3:
+            break
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    running = [t for t in _study_trials(storage) if t.state == optuna.trial.TrialState.RUNNING]
+    assert len(running) == 1 and "C" in running[0].params, running
+
+    result = tune(CountingClassifier(log_path=str(log), sleep=0.15), space, X, y, cv=3,
+                  n_trials=8, pruner=None, study_name="shared", cache_dir=cache, verbose=0)
+    assert not any(t.state == optuna.trial.TrialState.RUNNING for t in _study_trials(storage))
+    trials = result.trials_.set_index("number")
+    killed = trials.loc[running[0].number]
+    assert killed["state"] == "interrupted" and "worker" in killed["error"]
+    # its configuration ran again as the next trial; the study holds 8 trials besides it
+    assert trials.loc[running[0].number + 1, "param_C"] == killed["param_C"]
+    counted = result.trials_[result.trials_["state"] != "interrupted"]
+    assert len(counted) == 8 and set(counted["state"]) == {"complete"}
+    # the resumed study ends where the uninterrupted one does, trial by trial
+    assert counted["param_C"].tolist() == reference.trials_["param_C"].tolist()
+    np.testing.assert_array_equal(counted["mean_test_roc_auc"],
+                                  reference.trials_["mean_test_roc_auc"])
+    assert result.best_params_ == reference.best_params_
+    assert result.best_score_ == reference.best_score_
+    assert result.cv_result.status == "ok"
+
+
+def test_only_trials_of_ended_processes_are_failed_and_rerun(tmp_path):
+    from optuna.trial import TrialState
+
+    from foldstack.selection._study import (
+        UNCLAIMED_AFTER,
+        recover_interrupted,
+        worker_id,
+        worker_token,
+    )
+
+    storage = open_storage(tmp_path / "s.sqlite3", None)
+    study = optuna.create_study(storage=storage, study_name="shared")
+    # a process that has ended: its worker id and token, read by itself
+    gone = subprocess.run(
+        [sys.executable, "-c", "from foldstack.selection._study import worker_id, "
+         "worker_token; print(worker_id()); print(worker_token())"],
+        env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=ROOT, capture_output=True, text=True,
+        check=True).stdout.split()
+    owners = {"dead": (gone[0], None if gone[1] == "None" else gone[1]),
+              "alive": (worker_id(), worker_token()),  # this process: alive
+              "other host": ("no-such-host.example:1", None)}  # cannot be known: left alone
+    numbers = {}
+    for owner, (worker, token) in owners.items():
+        trial = study.ask()
+        trial.suggest_float("x", 0.0, 1.0)
+        trial.set_user_attr("worker", worker)
+        trial.set_user_attr("worker_token", token)
+        numbers[owner] = trial.number
+    # trials not yet claimed by a worker: one just started (alive), one long ago (its
+    # process died before naming itself)
+    for owner, age in (("fresh unclaimed", 0), ("old unclaimed", UNCLAIMED_AFTER + 60)):
+        study.add_trial(optuna.trial.FrozenTrial(
+            number=0, state=TrialState.RUNNING, value=None,
+            datetime_start=datetime.datetime.now() - datetime.timedelta(seconds=age),
+            datetime_complete=None, params={}, distributions={}, user_attrs={},
+            system_attrs={}, intermediate_values={}, trial_id=0))
+        numbers[owner] = len(study.trials) - 1
+
+    failed = recover_interrupted(study, storage)
+    assert sorted(failed) == [numbers["dead"], numbers["old unclaimed"]]
+    state = {owner: study.trials[n].state for owner, n in numbers.items()}
+    assert state == {"dead": TrialState.FAIL, "alive": TrialState.RUNNING,
+                     "other host": TrialState.RUNNING, "fresh unclaimed": TrialState.RUNNING,
+                     "old unclaimed": TrialState.FAIL}
+    assert "ended while the trial ran" in study.trials[numbers["dead"]].user_attrs["error"]
+    # the dead worker's configuration waits to run again; the unclaimed one had none
+    waiting = study.get_trials(states=(TrialState.WAITING,))
+    assert len(waiting) == 1 and waiting[0].user_attrs["rerun_of"] == numbers["dead"]
+    assert waiting[0].system_attrs["fixed_params"] == study.trials[numbers["dead"]].params
+    assert recover_interrupted(study, storage) == []  # idempotent: nothing enqueued twice
+    assert len(study.get_trials(states=(TrialState.WAITING,))) == 1
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
+def test_a_reused_pid_or_a_zombie_is_an_ended_worker():
+    import socket
+
+    from foldstack.selection._study import _worker_gone, worker_id, worker_token
+
+    me, token = worker_id(), worker_token()
+    assert not _worker_gone(me, token) and not _worker_gone(me, None)
+    boot, ns, start = token.split("|")
+    # the same pid, started at another time: a later process that got the pid of a dead one
+    assert _worker_gone(me, f"{boot}|{ns}|{int(start) + 1}")
+    assert not _worker_gone(me, f"{boot}|pid:[1]|{start}")  # another container: unknowable
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    while _read_state(child.pid) not in ("Z", "X", None):  # ended, not yet reaped
+        time.sleep(0.01)
+    assert _worker_gone(f"{socket.gethostname()}:{child.pid}", None)
+    child.wait()
+    assert _worker_gone(f"{socket.gethostname()}:{child.pid}", None)
+
+
+def _read_state(pid):
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except OSError:
+        return None
 
 
 def test_two_processes_tune_one_sqlite_study(tmp_path):
@@ -340,6 +477,12 @@ def test_two_processes_tune_one_sqlite_study(tmp_path):
     ({"max_depth": ("int", 1, 3)}, {"storage": "sqlite:////no/such/dir/s.db"},
      r"cannot open storage 'sqlite:////no/such/dir/s.db'"),
     ({"max_depth": ("int", 1, 3)}, {"storage": "nosuchdb://x"}, "cannot open storage"),
+    ({"max_depth": ("int", 1, 3)}, {"n_jobs": 0}, r"`n_jobs` must be None or a non-zero int"),
+    ({"max_depth": ("int", 1, 3)}, {"n_jobs": 1.5}, r"`n_jobs` must be None or a non-zero"),
+    ({"max_depth": ("int", 1, 3)}, {"timeout": float("inf")},
+     r"`timeout` must be a finite number of seconds > 0, or None"),
+    ({"max_depth": ("int", 1, 3)}, {"timeout": -1}, r"`timeout` must be a finite number"),
+    ({"max_depth": ("int", 1, 3)}, {"timeout": float("nan")}, r"`timeout` must be a finite"),
 ])
 def test_bad_input(small_numeric_binary, space, kwargs, match):
     X, y = small_numeric_binary
