@@ -5,7 +5,8 @@ A model is walked as a tree and written as data:
 - ``manifest.json`` holds the tree: JSON scalars as themselves, everything else as a node
   ``{"$t": kind, ...}`` (lists, dicts, numpy scalars and dtypes, slices, classes named by
   their exact name, objects as their class name plus their state);
-- ``arrays.npz`` holds every numeric array (read back with ``allow_pickle=False``);
+- ``arrays.bin`` holds the bytes of every numeric array, one after another; the manifest
+  gives each one's offset, dtype and shape (a dtype that holds objects is refused);
 - tables go to Parquet, an xgboost booster to xgboost's own UBJSON format, a network's
   weights to ``safetensors`` with a JSON description of its architecture, rebuilt from
   foldstack's own module registry.
@@ -54,7 +55,7 @@ from foldstack.persist._policy import (
 
 logger = logging.getLogger(__name__)
 FORMAT = 2
-_ARRAYS = "arrays.npz"
+_ARRAYS = "arrays.bin"
 _VERSIONED = ("numpy", "scipy", "pandas", "sklearn", "xgboost", "torch", "skorch")
 _SCALARS = (str, int, bool, type(None))
 
@@ -90,7 +91,8 @@ class _Writer:
 
     def __init__(self, root: Path, allow_pickle: bool, classes: frozenset[str]) -> None:
         self.root, self.allow_pickle, self.classes = root, allow_pickle, classes
-        self.arrays: dict[str, np.ndarray] = {}
+        self.arrays: list[tuple[int, np.ndarray]] = []
+        self.size = 0
         self.memo: dict[int, int] = {}
         self.alive: list[Any] = []   # keeps memoised objects alive so their ids stay unique
         self.n = 0
@@ -142,9 +144,7 @@ class _Writer:
             if obj.dtype.hasobject:
                 return {"$t": "objarray", "shape": list(obj.shape),
                         "items": [self.node(v, where) for v in obj.ravel().tolist()]}
-            key = f"a{len(self.arrays)}"
-            self.arrays[key] = obj
-            return {"$t": "array", "key": key}
+            return self._array(obj)
         if isinstance(obj, np.generic) and not obj.dtype.hasobject:
             value = obj.item()
             if not _is_json(value):
@@ -202,6 +202,25 @@ class _Writer:
             return {"$t": "object", "class": name,
                     "state": {k: self.node(v, f"{name}.{k}") for k, v in (state or {}).items()}}
         return None
+
+    def _array(self, obj: np.ndarray) -> dict:
+        """Append the array's bytes to ``arrays.bin`` (64-byte aligned); note where they lie."""
+        fortran = obj.ndim > 1 and obj.flags.f_contiguous and not obj.flags.c_contiguous
+        data = np.ascontiguousarray(obj.T if fortran else obj)
+        start = -(-self.size // 64) * 64
+        self.arrays.append((start, data))
+        self.size = start + data.nbytes
+        return {"$t": "array", "at": start, "shape": list(obj.shape), "fortran": fortran,
+                "dtype": np.lib.format.dtype_to_descr(obj.dtype)}
+
+    def write_arrays(self) -> None:
+        if not self.arrays:
+            return
+        with (self.root / _ARRAYS).open("wb") as fh:
+            for start, data in self.arrays:
+                fh.seek(start)
+                fh.write(data.tobytes())
+            fh.truncate(self.size)   # the file ends where the last (maybe empty) array does
 
     def _pickle(self, obj: Any, untrusted: list[str], where: str) -> dict:
         if not self.allow_pickle:
@@ -333,8 +352,7 @@ def save_model(model: Any, path: str | os.PathLike, *, metadata: dict | None = N
     try:
         writer = _Writer(tmp, allow_pickle, CLASSES | frozenset(trusted))
         tree = writer.node(model)
-        if writer.arrays:
-            np.savez(tmp / _ARRAYS, **writer.arrays)
+        writer.write_arrays()
         files = {p.name: _sha256(p) for p in sorted(tmp.iterdir())}
         manifest = {"format": FORMAT, "versions": library_versions(), "files": files,
                     "pickle": writer.pickled, "tree": tree, "metadata": metadata or {}}
@@ -440,8 +458,6 @@ def load_model(path: str | os.PathLike, *, allow_pickle: bool = False,
         raise UnsafeModelError(
             f"'{path}' is damaged or was not written by foldstack "
             f"({type(exc).__name__}: {exc}); save the model again.") from None
-    finally:
-        reader.close()
 
 
 class _Reader:
@@ -454,20 +470,24 @@ class _Reader:
         self.memo: dict[int, Any] = {}
         self._arrays: Any = None
 
-    def close(self) -> None:
-        if self._arrays is not None:
-            self._arrays.close()
-
     def _file(self, name: Any) -> Path:
         if not isinstance(name, str) or name not in self.files:
             raise UnsafeModelError(f"The manifest's tree names {name!r}, which it does not "
                                    "list with a checksum.")
         return self.root / name
 
-    def array(self, key: str) -> np.ndarray:
+    def array(self, node: dict) -> np.ndarray:
+        """A writable view into the one buffer of ``arrays.bin`` (read once, in one call)."""
         if self._arrays is None:
-            self._arrays = np.load(self._file(_ARRAYS), allow_pickle=False)
-        return self._arrays[key]
+            self._arrays = bytearray(self._file(_ARRAYS).read_bytes())
+        dtype, shape = _descr(node["dtype"]), [int(n) for n in node["shape"]]
+        if dtype.hasobject or min(shape, default=1) < 0:
+            raise UnsafeModelError(f"Refusing an array of dtype {dtype} / shape {shape}.")
+        count = int(np.prod(shape[::-1] if node["fortran"] else shape))
+        flat = np.frombuffer(self._arrays, dtype=dtype, count=count, offset=int(node["at"]))
+        if node["fortran"]:
+            return flat.reshape(shape[::-1]).T
+        return flat.reshape(shape)
 
     def node(self, node: Any) -> Any:
         if not isinstance(node, dict):
@@ -510,7 +530,7 @@ class _Reader:
         if kind == "bytes":
             return bytes.fromhex(node["hex"])
         if kind == "array":
-            return self._keep(node, self.array(node["key"]))
+            return self._keep(node, self.array(node))
         if kind == "objarray":
             items = [self.node(v) for v in node["items"]]
             arr = np.empty(len(items), dtype=object)
@@ -586,13 +606,24 @@ class _Reader:
         module_cls = resolve(node["module"], MODULE_REGISTRY)
         params = {f"module__{k}": _classes(v) for k, v in node["module_params"].items()}
         # criterion and optimizer are irrelevant for prediction; skorch needs some.
-        net = net_cls(module=module_cls, criterion=torch.nn.MSELoss, optimizer=torch.optim.SGD,
+        net = net_cls(module=module_cls, criterion=torch.nn.MSELoss, optimizer=_NoOptimizer,
                       device="cpu", task=node.get("task") or "regression", verbose=0,
                       **params)
         net.initialize()
         net.module_.load_state_dict(load_file(str(self._file(node["file"]))))
         net.module_.eval()
         return net
+
+
+class _NoOptimizer:
+    """The optimizer of a loaded net: predicting needs none, and building a torch optimizer
+    imports torch's compiler (about 2 s).  Refitting the model builds a real one."""
+
+    def __init__(self, params: Any, **kwargs: Any) -> None:
+        self.param_groups: list = []
+
+    def state_dict(self) -> dict:
+        return {}
 
 
 def _descr(descr: Any) -> np.dtype:

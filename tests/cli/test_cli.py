@@ -168,7 +168,7 @@ def test_tampered_model_is_refused(run, churn_files, tmp_path, capsys):
 
     copy = tmp_path / "run"
     shutil.copytree(run[0] / "model", copy / "model")
-    part = copy / "model" / "arrays.npz"
+    part = copy / "model" / "arrays.bin"
     part.write_bytes(part.read_bytes() + b" ")
     assert main(["predict", str(copy), str(churn_files / "test.csv"), "-o",
                  str(tmp_path / "p.csv")]) == 2

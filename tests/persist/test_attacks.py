@@ -150,14 +150,21 @@ def test_planted_pickle_node_needs_allow_pickle(saved, marker, pickled_flag):
     assert not marker.exists()
 
 
-def test_object_array_in_the_arrays_file_is_refused(saved, marker):
-    def change(manifest, path):
-        arrays = dict(np.load(path / "arrays.npz"))
-        arrays["a0"] = np.array([Payload(marker)], dtype=object)
-        np.savez(path / "arrays.npz", **arrays)
-    rewrite(saved, change)
-    with pytest.raises(UnsafeModelError, match="damaged"):
-        load_model(saved)
+def test_arrays_file_read_as_objects_or_out_of_bounds_is_refused(saved, marker):
+    def find_array(node):
+        if isinstance(node, dict) and node.get("$t") == "array":
+            return node
+        parts = node.values() if isinstance(node, dict) else node if isinstance(
+            node, list) else []
+        return next(filter(None, map(find_array, parts)), None)
+
+    (saved / "arrays.bin").write_bytes(pickle.dumps(Payload(marker)))
+    for change in ({"dtype": "|O"}, {"dtype": [["a", "|O"]]}, {"at": 10 ** 9},
+                   {"shape": [10 ** 9]}, {"shape": [-1]}):
+        rewrite(saved, lambda manifest, path, change=change: find_array(
+            manifest["tree"]).update(change))
+        with pytest.raises(UnsafeModelError):
+            load_model(saved)
     assert not marker.exists()
 
 

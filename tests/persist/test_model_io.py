@@ -78,7 +78,7 @@ def test_manifest_naming_an_untrusted_class_is_refused(fitted, tmp_path):
     with pytest.raises(UnsafeModelError, match="subprocess.Popen"):
         load_model(path)
     manifest["tree"]["class"] = "foldstack.models._mlp.TabularMLPClassifier"
-    manifest["tree"]["attrs"]["net_"]["module"] = "torch.nn.Linear"
+    manifest["tree"]["state"]["net_"]["module"] = "torch.nn.Linear"
     (path / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(UnsafeModelError, match="torch.nn"):
         load_model(path)

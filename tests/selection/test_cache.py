@@ -66,8 +66,8 @@ def test_damaged_cache_entry_is_recomputed(small_numeric_binary, tmp_path):
     log = tmp_path / "fits.log"
     est = {"a": CountingClassifier(log_path=str(log))}
     ref = fs.selection.cross_validate_candidates(est, X, y, cv=3, cache_dir=tmp_path, verbose=0)
-    entry = next((tmp_path / "tasks").rglob("arrays.npz"))
-    entry.write_bytes(b"not an npz file")
+    entry = next((tmp_path / "tasks").rglob("arrays.bin"))
+    entry.write_bytes(b"too short")
     again = fs.selection.cross_validate_candidates(est, X, y, cv=3, cache_dir=tmp_path,
                                                    verbose=0)
     assert count_fits(log) == 4
@@ -97,6 +97,12 @@ def _candidates_and_data(log):
     return cands, X, y
 
 
+def _entries(cache):
+    """Finished entries; a directory still being written has a dot-name until renamed."""
+    return [p for p in (cache / "tasks").rglob("manifest.json")
+            if not p.parent.name.startswith(".")]
+
+
 def test_sigkill_mid_run_then_rerun_equals_uninterrupted_run(tmp_path):
     cache, log = tmp_path / "cache", tmp_path / "fits.log"
     script = tmp_path / "run.py"
@@ -106,13 +112,16 @@ def test_sigkill_mid_run_then_rerun_equals_uninterrupted_run(tmp_path):
                             env=env, cwd=ROOT)
     deadline = time.time() + 600  # generous: a loaded CI machine starts Python slowly
     while time.time() < deadline:  # wait until some, not all, tasks are stored
-        stored = list((cache / "tasks").rglob("manifest.json")) if cache.exists() else []
+        try:   # an entry's temporary directory may be renamed while we walk the tree
+            stored = _entries(cache) if cache.exists() else []
+        except FileNotFoundError:
+            stored = []
         if len(stored) >= 5:
             break
         time.sleep(0.1)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    stored = len(list((cache / "tasks").rglob("manifest.json")))
+    stored = len(_entries(cache))
     assert 5 <= stored < 20, f"{stored} of 20 tasks were stored when the run was killed"
     fits_before = count_fits(log)
 
