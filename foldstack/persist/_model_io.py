@@ -429,11 +429,13 @@ def load_model(path: str | os.PathLike, *, allow_pickle: bool = False,
     """
     path = Path(path)
     manifest = read_manifest(path)
+    reader = _Reader(path, manifest["files"], allow_pickle, CLASSES | frozenset(trusted))
     for name, digest in manifest["files"].items():
         file = path / name
-        if Path(name).name != name or name.startswith(".") or not file.is_file():
+        if not isinstance(name, str) or Path(name).name != name or name.startswith(".") or \
+                not file.is_file():
             raise UnsafeModelError(f"'{path}' lacks the file {name!r} listed in its manifest.")
-        if _sha256(file) != digest:
+        if (reader.read_arrays(file) if name == _ARRAYS else _sha256(file)) != digest:
             raise UnsafeModelError(
                 f"'{file}' was modified after saving (its SHA-256 does not match the "
                 "manifest); refusing to load it. Save the model again.")
@@ -449,7 +451,6 @@ def load_model(path: str | os.PathLike, *, allow_pickle: bool = False,
             listed = ", ".join(f"{k} {a} (now {b})" for k, (a, b) in diff.items())
             warnings.warn(f"'{path}' was saved with {listed}; predictions may differ.",
                           VersionMismatchWarning, stacklevel=2)
-    reader = _Reader(path, manifest["files"], allow_pickle, CLASSES | frozenset(trusted))
     try:
         return reader.node(manifest.get("tree"))
     except UnsafeModelError:
@@ -468,7 +469,8 @@ class _Reader:
         self.root, self.files, self.allow_pickle = root, files, allow_pickle
         self.classes = classes
         self.memo: dict[int, Any] = {}
-        self._arrays: Any = None
+        self._arrays: bytearray | None = None
+        self._dtypes: dict[str, np.dtype] = {}
 
     def _file(self, name: Any) -> Path:
         if not isinstance(name, str) or name not in self.files:
@@ -476,14 +478,25 @@ class _Reader:
                                    "list with a checksum.")
         return self.root / name
 
+    def read_arrays(self, path: Path) -> str:
+        """Read ``arrays.bin`` once, straight into one buffer; return its SHA-256."""
+        self._arrays = bytearray(path.stat().st_size)
+        with path.open("rb") as fh:
+            fh.readinto(self._arrays)
+        return hashlib.sha256(self._arrays).hexdigest()
+
     def array(self, node: dict) -> np.ndarray:
-        """A writable view into the one buffer of ``arrays.bin`` (read once, in one call)."""
+        """A writable view into the buffer of ``arrays.bin``."""
         if self._arrays is None:
-            self._arrays = bytearray(self._file(_ARRAYS).read_bytes())
-        dtype, shape = _descr(node["dtype"]), [int(n) for n in node["shape"]]
+            raise UnsafeModelError(f"The manifest does not list {_ARRAYS}.")
+        key = json.dumps(node["dtype"])
+        dtype = self._dtypes.get(key)
+        if dtype is None:
+            dtype = self._dtypes[key] = _descr(node["dtype"])
+        shape = [int(n) for n in node["shape"]]
         if dtype.hasobject or min(shape, default=1) < 0:
             raise UnsafeModelError(f"Refusing an array of dtype {dtype} / shape {shape}.")
-        count = int(np.prod(shape[::-1] if node["fortran"] else shape))
+        count = math.prod(shape)
         flat = np.frombuffer(self._arrays, dtype=dtype, count=count, offset=int(node["at"]))
         if node["fortran"]:
             return flat.reshape(shape[::-1]).T
