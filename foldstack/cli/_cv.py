@@ -15,6 +15,7 @@ import pandas as pd
 
 from foldstack.cli._config import RunOptions, load_config, merge_options
 from foldstack.cli._outputs import (
+    RunFiles,
     default_out_dir,
     find_resumable,
     prepare_out_dir,
@@ -28,6 +29,7 @@ from foldstack.exceptions import (
     DataError,
     InvalidParameterError,
 )
+from foldstack.utils._parallel import defer_interrupts, interrupt_requested
 from foldstack.utils._validation import did_you_mean
 
 logger = logging.getLogger("foldstack.cli")
@@ -99,7 +101,8 @@ def schema_of(X: pd.DataFrame, target: str, task: str, classes: Any) -> dict:
                 c.item() if isinstance(c, np.generic) else c for c in classes]}
 
 
-def run_cv(args: argparse.Namespace) -> int:
+def run_cv(args: argparse.Namespace, where: dict | None = None) -> int:
+    """``foldstack cv``; ``where["out"]`` is set to the run directory once it is known."""
     import foldstack as fs
     from foldstack.persist import library_versions, save_model
     from foldstack.selection._cache import fingerprint
@@ -128,6 +131,9 @@ def run_cv(args: argparse.Namespace) -> int:
     out = Path(opts.out) if opts.out else (find_resumable(Path("runs"), run_key)
                                            or default_out_dir())
     state = prepare_out_dir(out, run_key, resume=args.resume, force=args.force)
+    if where is not None:
+        where["out"] = out
+    files = RunFiles(out)
     logger.info("%s run in %s: %d rows, %d columns, task=%s",
                 "resuming" if state == "resume" else "new", out, len(X), X.shape[1], task)
     run_info = {"run_key": run_key, "command": "cv", "options": vars(opts).copy(),
@@ -135,18 +141,32 @@ def run_cv(args: argparse.Namespace) -> int:
                          "columns": df.shape[1]},
                 "versions": library_versions(), "seed": opts.seed, "status": "running",
                 "started": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    files.record(out / "run.json")
     write_json(run_info, out / "run.json")
+    try:
+        return _run(fs, opts, args, X, y, task, groups, scoring, candidates, out, files,
+                    run_info, start, save_model)
+    except KeyboardInterrupt:
+        with defer_interrupts():  # say so in run.json; a second Ctrl-C waits for it
+            if (read_run(out) or {}).get("status") == "running":
+                write_json({**run_info, "status": "interrupted"}, out / "run.json")
+        raise
 
+
+def _run(fs: Any, opts: RunOptions, args: argparse.Namespace, X: Any, y: Any, task: str,
+         groups: Any, scoring: Any, candidates: dict, out: Path, files: RunFiles,
+         run_info: dict, start: float, save_model: Any) -> int:
     budget = opts.time_budget
     verbose = 0 if args.quiet else 1
     tuned: dict[str, Any] = {}
-    with _backend(opts):
+    with files.watch(out / "cache"), _backend(opts):
         if opts.tune:
             from foldstack.cli._tuning import tune_candidates
             candidates, tuned = tune_candidates(
                 candidates, opts, X, y, task, groups, scoring, out / "cache",
                 deadline=None if budget is None else start + budget, verbose=verbose)
-        remaining = None if budget is None else max(0.0, start + budget - time.time())
+        # a spent budget is still a (tiny) positive one: cross_validate_candidates refuses 0
+        remaining = None if budget is None else max(1e-9, start + budget - time.time())
         if candidates:
             report = fs.selection.cross_validate_candidates(
                 candidates, X, y, cv=opts.cv, n_repeats=opts.repeats, groups=groups,
@@ -154,6 +174,9 @@ def run_cv(args: argparse.Namespace) -> int:
                 time_budget=remaining, random_state=opts.seed, verbose=verbose)
         else:  # every model was tuned: start from an empty report on the same folds
             report = next(iter(tuned.values())).report.subset([])
+    if interrupt_requested():
+        # a library turned the Ctrl-C into an error (a candidate marked failed): stop here
+        raise KeyboardInterrupt
     for name, result in tuned.items():  # tuned records join as they are: no refit
         report = report.add(result.cv_result, name=name)
     if not report.ok_names:
@@ -161,13 +184,15 @@ def run_cv(args: argparse.Namespace) -> int:
         write_json({**run_info, "status": "failed",
                     "candidates": {n: r.status for n, r in report.results.items()}},
                    out / "run.json")
-        report.save(out / "report")
+        with files.watch(out / "report"):
+            report.save(out / "report")
         raise CandidateFailedError(f"No candidate finished (every one failed or ran out of "
                                    f"time): {details}. See {out}/report/ and run.json.")
 
     from foldstack.cli._finish import finish_run
     return finish_run(report, X, y, opts, out, run_info, start, save_model,
-                      schema_of(X, opts.target, task, report.classes), quiet=args.quiet)
+                      schema_of(X, opts.target, task, report.classes), quiet=args.quiet,
+                      files=files)
 
 
 def run_report(args: argparse.Namespace) -> int:

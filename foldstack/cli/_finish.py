@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import logging
+import os
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -11,7 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from foldstack.cli._outputs import read_run, write_csv, write_json
+from foldstack.cli._outputs import RunFiles, atomic_path, read_run, write_csv, write_json
+from foldstack.utils._parallel import defer_interrupts
 
 logger = logging.getLogger("foldstack.cli")
 
@@ -93,32 +96,82 @@ def print_leaderboard(report: Any, diagnosis: pd.DataFrame | None, out: Path, ch
 
 
 def finish_run(report: Any, X: Any, y: Any, opts: Any, out: Path, run_info: dict,
-               start: float, save_model: Any, schema: dict, *, quiet: bool = False) -> int:
+               start: float, save_model: Any, schema: dict, *, quiet: bool = False,
+               files: RunFiles | None = None) -> int:
+    """Ensembles, the final model, the diagnosis and every output file of ``foldstack cv``.
+
+    Every file written is recorded in ``files`` (the run's :class:`RunFiles`) before it is
+    written, so ``--force`` can later remove exactly these.
+    """
     from foldstack.diagnostics import diagnose
     from foldstack.report import data_summary
 
+    files = RunFiles(out) if files is None else files
     report, ensembles = build_ensembles(report, opts.ensemble, X)
     chosen = report.best()
     diagnosis = diagnose(report)
     model = final_model(report, ensembles, chosen)
-    save_model(model, out / "model", allow_pickle=bool(opts.allow_pickle),
-               metadata={"schema": schema, "chosen": chosen, "task": report.task})
-    report.save(out / "report")
-    write_csv(report.leaderboard(), out / "leaderboard.csv", index=True)
-    _oof_frame(report).to_parquet(out / "oof.parquet", index=False)
+    install_model(save_model, model, out / "model", files, allow_pickle=bool(opts.allow_pickle),
+                  metadata={"schema": schema, "chosen": chosen, "task": report.task})
+    with files.watch(out / "report"):
+        report.save(out / "report")
+    outputs = {name: out / name for name in ("leaderboard.csv", "oof.parquet",
+                                              "data_summary.json", "diagnosis.json",
+                                              "run.json", "report.html")}
+    files.record(*outputs.values())
+    write_csv(report.leaderboard(), outputs["leaderboard.csv"], index=True)
+    with atomic_path(outputs["oof.parquet"]) as tmp:
+        _oof_frame(report).to_parquet(tmp, index=False)
     summary = data_summary(X, y)
-    write_json(summary, out / "data_summary.json")
-    diagnosis.to_json(out / "diagnosis.json", orient="index", default_handler=str)
+    write_json(summary, outputs["data_summary.json"])
+    with atomic_path(outputs["diagnosis.json"]) as tmp:
+        diagnosis.to_json(tmp, orient="index", default_handler=str)
     status = {n: r.status for n, r in report.results.items()}
     run_info = {**run_info, "status": "finished", "chosen": chosen,
                 "candidates": status, "seconds": round(time.time() - start, 2),
                 "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
                 "ensembles": {k: _describe(e) for k, e in ensembles.items()}}
-    write_json(run_info, out / "run.json")
+    write_json(run_info, outputs["run.json"])
     render_report(out, report=report, diagnosis=diagnosis, ensembles=ensembles)
     if not quiet:
         print_leaderboard(report, diagnosis, out, chosen)
     return 0
+
+
+def install_model(save_model: Any, model: Any, path: Path, files: RunFiles,
+                  **kwargs: Any) -> None:
+    """``save_model`` into ``path`` without deleting the files there that foldstack did not write.
+
+    ``save_model`` replaces a whole directory, so the model is saved beside it, then the old
+    model's recorded files are removed and the new ones moved in, manifest last: a model
+    directory stopped half-way has no manifest and is refused as a model, never misread.
+    Ctrl-C is held back until the move is done.
+    """
+    staging = path.with_name(f".{path.name}-new")
+    if staging.exists():  # left by a run killed while installing (foldstack's own name)
+        shutil.rmtree(staging)
+    try:
+        save_model(model, staging, **kwargs)
+        with defer_interrupts():
+            created = not path.is_dir()
+            path.mkdir(parents=True, exist_ok=True)
+            prefix = files.relative(path) + "/"
+            old = sorted((f for f in files.files if f.startswith(prefix)),
+                         key=lambda f: f != prefix + "manifest.json")  # manifest first
+            for rel in old:
+                target = files.inside(rel)
+                if target is not None and target.is_file():
+                    target.unlink()
+            files.files.difference_update(old)
+            new = sorted(staging.iterdir(), key=lambda p: p.name == "manifest.json")
+            files.record(*(path / p.name for p in new))
+            if created:
+                files.dirs.add(files.relative(path))
+            for p in new:
+                os.replace(p, path / p.name)
+            files.save()
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _describe(ens: Any) -> dict:
@@ -143,10 +196,21 @@ def render_report(out: Path, *, report: Any = None, diagnosis: Any = None,
     info = read_run(out) or {}
     summary = None
     if (out / "data_summary.json").exists():
-        summary = json.loads((out / "data_summary.json").read_text())
+        try:
+            summary = json.loads((out / "data_summary.json").read_text(encoding="utf-8"))
+        except ValueError as exc:  # optional in the report: leave it out, say why
+            logger.warning("ignoring the damaged %s (%s); the report has no data summary",
+                           out / "data_summary.json", exc)
+        if not isinstance(summary, dict):
+            summary = None
     meta = {k: info.get(k) for k in ("command", "data", "options", "versions", "seed",
                                      "seconds", "started", "finished", "chosen") if k in info}
-    data_name = Path(str(info.get("data", {}).get("path", ""))).name or "run"
-    return write_html(report, out / "report.html", summary=summary, diagnosis=diagnosis,
-                      ensembles=ensembles, run_info=meta, chosen=info.get("chosen"),
-                      title=f"foldstack report: {data_name}")
+    data = info.get("data")
+    data_name = Path(str(data.get("path", "") if isinstance(data, dict) else "")).name or "run"
+    chosen = info.get("chosen") if isinstance(info.get("chosen"), str) else None
+    path = out / "report.html"
+    with atomic_path(path) as tmp:
+        write_html(report, tmp, summary=summary, diagnosis=diagnosis, ensembles=ensembles,
+                   run_info=meta, chosen=chosen,
+                   title=f"foldstack report: {data_name}")
+    return path

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
+import logging
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +16,8 @@ import numpy as np
 import pandas as pd
 
 from foldstack.exceptions import InvalidParameterError
+
+logger = logging.getLogger("foldstack.cli")
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -57,11 +62,40 @@ def _json_default(v: Any) -> Any:
 
 
 def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+@contextlib.contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``, renamed to ``path`` once the block succeeded.
+
+    A reader never sees half a file, whatever stops the write.  A ``path`` that exists and is
+    not a regular file (``/dev/stdout``, a named pipe) is written in place instead: renaming
+    onto it would replace the device with a file.  An OSError names ``path``.
+    """
+    path = Path(path)
+    try:
+        if path.exists() and not path.is_file() and not path.is_dir():
+            yield path
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
+        os.close(fd)
+        tmp = Path(name)
+        try:
+            yield tmp
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise
+    except OSError as exc:
+        if exc.errno is None or (exc.filename is not None
+                                 and not Path(exc.filename).name.startswith(".")):
+            raise
+        # a write() or the temporary file failed: the user knows the path they gave
+        raise type(exc)(exc.errno, exc.strerror, str(path)) from exc
 
 
 def default_out_dir(root: Path = Path("runs")) -> Path:
@@ -86,38 +120,192 @@ def find_resumable(root: Path, run_key: str) -> Path | None:
 
 
 def read_run(path: Path) -> dict | None:
+    """The ``run.json`` of a run directory, or None when it is missing or damaged."""
     try:
-        return json.loads((path / "run.json").read_text())
-    except (OSError, json.JSONDecodeError):
+        info = json.loads((path / "run.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # ValueError: not JSON, or not UTF-8 text
         return None
+    return info if isinstance(info, dict) else None
+
+
+RUN_FILES = "files.json"
+
+
+class RunFiles:
+    """The files (and directories) foldstack wrote in a run directory: ``<run>/files.json``.
+
+    ``--force`` removes exactly these, so a user's own file in the run directory, even inside
+    ``model/`` or ``cache/``, is kept.  Files that other code writes into a directory (the
+    task cache, the saved model, the report) are recorded by listing what is new there after
+    it ran (:meth:`watch`); a directory counts as foldstack's only if foldstack created it.
+    The record is rewritten atomically on every change and holds relative paths only; a
+    recorded path that leads out of the run directory (``..``, a symbolic link) is ignored,
+    so a run directory from someone else cannot make ``--force`` delete anything outside it.
+
+    Parameters
+    ----------
+    root : Path
+        The run directory.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.files: set[str] = set()
+        self.dirs: set[str] = set()
+        self.found = self._read()
+
+    def _read(self) -> bool:
+        path = self.root / RUN_FILES
+        if not path.is_file():
+            return False
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            self.files = {f for f in data["files"] if isinstance(f, str)}
+            self.dirs = {d for d in data["dirs"] if isinstance(d, str)}
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            logger.warning("ignoring the unreadable record of a run's files %s (%s): none of "
+                           "its files will be removed", path, exc)
+            return False
+        return True
+
+    def save(self) -> None:
+        write_json({"format": 1, "files": sorted(self.files), "dirs": sorted(self.dirs)},
+                   self.root / RUN_FILES)
+
+    def relative(self, path: Path) -> str:
+        """``path`` relative to the run directory, with ``/``."""
+        return Path(os.path.relpath(path, self.root)).as_posix()
+
+    def inside(self, rel: str) -> Path | None:
+        """``root / rel`` when it stays inside ``root`` (symbolic links followed), else None."""
+        if not rel or Path(rel).is_absolute() or ".." in Path(rel).parts or rel == RUN_FILES:
+            return None
+        path = self.root / rel
+        try:
+            path.parent.resolve().relative_to(self.root.resolve())
+        except (OSError, ValueError):
+            return None
+        return path
+
+    def record(self, *paths: Path) -> None:
+        """Record files foldstack is about to write (or wrote) under the run directory."""
+        self.files.update(self.relative(p) for p in paths)
+        self.save()
+
+    @contextlib.contextmanager
+    def watch(self, *dirs: Path) -> Iterator[None]:
+        """Record what appears under ``dirs`` while the block runs, however it ends."""
+        before = {d: _listing(d) for d in dirs}
+        try:
+            yield
+        finally:
+            from foldstack.utils._parallel import defer_interrupts
+
+            with defer_interrupts():  # a second Ctrl-C must not lose the record
+                for d, (old_files, old_dirs) in before.items():
+                    files, subdirs = _listing(d)
+                    self.files.update(self.relative(p) for p in files - old_files)
+                    self.dirs.update(self.relative(p) for p in subdirs - old_dirs)
+                self.save()
+
+    def others(self) -> list[str]:
+        """Files in the run directory that foldstack did not write."""
+        files, _ = _listing(self.root)
+        rels = map(self.relative, files)
+        return sorted(r for r in rels if r not in self.files and r != RUN_FILES)
+
+    def remove(self) -> list[str]:
+        """Delete the recorded files, then the recorded directories that are left empty."""
+        removed = []
+        for rel in sorted(self.files):
+            path = self.inside(rel)
+            if path is not None and (path.is_symlink() or path.is_file()):
+                path.unlink()
+                removed.append(rel)
+        for rel in sorted(self.dirs, key=lambda r: -len(Path(r).parts)):
+            path = self.inside(rel)
+            if path is not None and path.is_dir() and not path.is_symlink():
+                with contextlib.suppress(OSError):  # not empty: it holds someone's files
+                    path.rmdir()
+        self.files, self.dirs = set(), set()
+        self.save()
+        return removed
+
+
+def _listing(root: Path) -> tuple[set[Path], set[Path]]:
+    """Files and directories under ``root`` (itself included when it is a directory)."""
+    files: set[Path] = set()
+    dirs: set[Path] = set()
+    if not root.is_dir():
+        return files, dirs
+    dirs.add(root)
+    for parent, subdirs, names in os.walk(root):
+        dirs.update(Path(parent, d) for d in subdirs)
+        files.update(Path(parent, n) for n in names)
+    return files, dirs
+
+
+def summarize(paths: list[str], limit: int = 6) -> str:
+    """``cache/ (12 files), model/ (3 files), run.json``: paths grouped by top directory."""
+    groups: dict[str, int] = {}
+    for p in paths:
+        top = p.split("/", 1)[0] + ("/" if "/" in p else "")
+        groups[top] = groups.get(top, 0) + 1
+    parts = [f"{k} ({n} file{'s' * (n != 1)})" if k.endswith("/") else k
+             for k, n in groups.items()]
+    return ", ".join(parts[:limit]) + (f" and {len(parts) - limit} more" if len(parts) > limit
+                                       else "")
 
 
 def prepare_out_dir(out: Path, run_key: str, *, resume: bool, force: bool) -> str:
-    """Check ``out`` before any work: 'new', 'resume' (same run) or refuse another run's data.
+    """Check ``out`` before any work: a new run, the same run resumed, or refuse another's.
 
-    Returns what happens: ``"new"`` or ``"resume"``.
+    With ``force``, the files an earlier foldstack run wrote there are removed (only those:
+    see :class:`RunFiles`) and the log says what was removed and what was kept.
+
+    Returns
+    -------
+    str
+        ``"new"`` or ``"resume"``.
     """
-    if not out.exists() or (out.is_dir() and not any(out.iterdir())):
+    if out.exists() and not out.is_dir():
+        raise InvalidParameterError(f"--out '{out}' exists and is not a directory. Give a "
+                                    "directory (it is created if missing).")
+    if not out.exists() or not any(out.iterdir()):
         out.mkdir(parents=True, exist_ok=True)
         return "new"
-    if not out.is_dir():
-        raise InvalidParameterError(f"--out '{out}' exists and is not a directory.")
     info = read_run(out)
-    if info is None and not (out / "cache").exists():
-        if force:
-            return "new"
-        raise InvalidParameterError(
-            f"--out '{out}' exists and holds other files (no foldstack run.json). Choose another "
-            "directory, or pass --force to write into it anyway.")
+    files = RunFiles(out)
+    if info is None and not files.found:
+        if not force:
+            raise InvalidParameterError(
+                f"--out '{out}' exists and holds other files (no foldstack run.json). Choose "
+                "another directory, or pass --force to write into it anyway (its files are "
+                "kept, except those with the names of foldstack's outputs).")
+        logger.info("--force: writing into %s, which holds no foldstack run; its %d files are "
+                    "kept", out, len(files.others()))
+        return "new"
     if info is not None and info.get("run_key") == run_key:
         return "resume"
     if resume:
         return "resume"
-    if force:
-        import shutil
-        for child in ("cache", "model"):
-            shutil.rmtree(out / child, ignore_errors=True)
+    if not force:
+        raise InvalidParameterError(
+            f"--out '{out}' holds a different run (other data or options). Pass --resume to "
+            "reuse its cache (only new work is done), --force to replace it (only the files "
+            "foldstack wrote are removed), or another --out.")
+    if not files.found:
+        logger.info("--force: %s holds a run of an older foldstack that did not record its "
+                    "files: nothing is removed; the new run's files replace those of the same "
+                    "name", out)
         return "new"
-    raise InvalidParameterError(
-        f"--out '{out}' holds a different run (other data or options). Pass --resume to reuse "
-        "its cache (only new work is done), --force to overwrite it, or another --out.")
+    from foldstack.utils._parallel import defer_interrupts
+
+    with defer_interrupts():
+        removed = files.remove()
+    kept = files.others()
+    logger.info("--force: replaced the previous run in %s: removed the %d files it wrote (%s)%s",
+                out, len(removed), summarize(removed) or "none left",
+                f"; kept {len(kept)} other file(s): {', '.join(kept[:8])}"
+                f"{' ...' if len(kept) > 8 else ''}" if kept else "")
+    return "new"

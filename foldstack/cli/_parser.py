@@ -6,9 +6,11 @@ import argparse
 
 from foldstack._version import __version__
 
-EPILOG = """exit codes: 0 success; 1 every candidate failed; 2 bad usage or bad input
-(the message on stderr names the problem); 3 unexpected error (a bug: please report it);
-130 interrupted (Ctrl-C; rerun to resume)."""
+EPILOG = """exit codes: 0 success; 1 every candidate failed; 2 bad usage, bad input, a bad or
+damaged file, or a problem of the machine such as a directory that cannot be written or a full
+disk (the message on stderr names the problem and the path); 130 interrupted (Ctrl-C; `cv`
+keeps finished work: rerun the same command to resume); 3 unexpected error (a bug: please
+report it)."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,7 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
     cv.add_argument("--out", help="output directory (default runs/<timestamp>)")
     cv.add_argument("--resume", action="store_true",
                     help="reuse --out's cache even if the options changed")
-    cv.add_argument("--force", action="store_true", help="overwrite another run in --out")
+    cv.add_argument("--force", action="store_true",
+                    help="replace another run in --out: the files foldstack wrote there are "
+                         "removed, any other file is kept")
     cv.add_argument("--n-jobs", type=int, help="parallel tasks (default 1)")
     cv.add_argument("--backend", choices=["loky", "dask"], help="joblib backend")
     cv.add_argument("--scheduler", metavar="ADDRESS", help="dask scheduler, e.g. tcp://h:8786")

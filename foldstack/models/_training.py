@@ -21,6 +21,8 @@ import numpy as np
 import torch
 from skorch import NeuralNet
 
+from foldstack.utils._parallel import check_interrupt
+
 _EVAL_BATCH = 8192
 
 
@@ -99,6 +101,7 @@ class TabularNet(NeuralNet):
         draws = np.random.RandomState(self.seed)
         self.stop_requested_ = False
         for _ in range(epochs):
+            check_interrupt()  # a Ctrl-C held back by foldstack (e.g. during a finalizer)
             start = time.perf_counter()
             self.notify("on_epoch_begin", dataset_train=None, dataset_valid=None)
             loss = self._train_epoch(x_num, x_cat, y, generator, draws)

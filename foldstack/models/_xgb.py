@@ -10,6 +10,11 @@ of depth-6 trees overfit the small, noisy churn and credit tables (training ROC 
 ``early_stopping_rounds`` rounds (at most ``max_estimators``), then refit on every row with
 that number of rounds scaled to the larger training set.  Smaller tables, where a validation
 part would be a few dozen rows, boost ``n_estimators`` rounds on every row.
+
+Ctrl-C during ``fit`` or a prediction is held back until xgboost has returned (boosting stops
+after the current round), then raised as ``KeyboardInterrupt``: xgboost calls back into Python
+while it reads the data, and a KeyboardInterrupt raised there is lost and leaves xgboost failing
+(``Iterative DMatrix must have at least 1 batch``) or crashing.
 """
 
 from __future__ import annotations
@@ -26,8 +31,10 @@ from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import _num_samples, check_is_fitted
 from xgboost import XGBClassifier, XGBRegressor
+from xgboost.callback import TrainingCallback
 
 from foldstack.models._mlp import SMALL_TABLE_ROWS
+from foldstack.utils._parallel import check_interrupt, defer_interrupts, interrupt_pending
 from foldstack.utils._validation import Interval, Options, check_params
 
 logger = logging.getLogger(__name__)
@@ -95,10 +102,24 @@ def _validation_split(model: Any, y: np.ndarray, stratify: bool
         return None
 
 
+class _StopOnInterrupt(TrainingCallback):
+    """Stop boosting after the current round once a Ctrl-C is held back."""
+
+    def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
+        return interrupt_pending()
+
+
 def _fit_rounds(model: Any, fit: Callable[..., Any], X: Any, y: np.ndarray,
                 stratify: bool, fit_params: dict) -> None:
     """Fit ``model`` with ``fit`` (the xgboost parent's), early-stopped when it applies."""
     check_params(model, _CONSTRAINTS)
+    callbacks = [*(model.callbacks or []), _StopOnInterrupt()]
+    with defer_interrupts(), _temporarily(model, callbacks=callbacks):
+        _fit_rounds_deferred(model, fit, X, y, stratify, fit_params)
+
+
+def _fit_rounds_deferred(model: Any, fit: Callable[..., Any], X: Any, y: np.ndarray,
+                         stratify: bool, fit_params: dict) -> None:
     on = (_num_samples(X) >= SMALL_TABLE_ROWS if model.early_stopping == "auto"
           else model.early_stopping)
     split = (_validation_split(model, y, stratify)
@@ -117,6 +138,7 @@ def _fit_rounds(model: Any, fit: Callable[..., Any], X: Any, y: np.ndarray,
     with _temporarily(model, n_estimators=model.max_estimators, early_stopping_rounds=patience):
         fit(_safe_indexing(X, train), y[train], verbose=False,
             eval_set=[(_safe_indexing(X, valid), y[valid])], **inner)
+    check_interrupt()  # not worth refitting on every row
     best = int(model.best_iteration) + 1
     # the refit sees 1 / (1 - frac) times the rows: scale the rounds alike
     rounds = max(1, math.ceil(best / (1.0 - model.validation_fraction)))
@@ -165,7 +187,8 @@ class TabularXGBRegressor(_EarlyStoppedRounds, XGBRegressor):
 
     def predict(self, X: Any, **kwargs: Any) -> np.ndarray:
         # float64 like every scikit-learn regressor (xgboost predicts float32)
-        return np.asarray(super().predict(X, **kwargs), dtype=np.float64)
+        with defer_interrupts():
+            return np.asarray(super().predict(X, **kwargs), dtype=np.float64)
 
 
 class TabularXGBClassifier(_EarlyStoppedRounds, XGBClassifier):
@@ -202,4 +225,9 @@ class TabularXGBClassifier(_EarlyStoppedRounds, XGBClassifier):
 
     def predict(self, X: Any, **kwargs: Any) -> np.ndarray:
         check_is_fitted(self)
-        return self.classes_[np.asarray(super().predict(X, **kwargs), dtype=int)]
+        with defer_interrupts():
+            return self.classes_[np.asarray(super().predict(X, **kwargs), dtype=int)]
+
+    def predict_proba(self, X: Any, **kwargs: Any) -> np.ndarray:
+        with defer_interrupts():
+            return super().predict_proba(X, **kwargs)

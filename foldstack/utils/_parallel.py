@@ -1,10 +1,12 @@
-"""joblib helpers: how many workers, threads per task, and dask data broadcast."""
+"""joblib helpers: how many workers, threads per task, dask data broadcast, and Ctrl-C."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import sys
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -62,8 +64,12 @@ def limited_threads(n_threads: int | None, estimator: Any) -> Iterator[Any]:
     """Limit BLAS/OpenMP/torch threads and the estimator's own ``n_jobs`` for one task.
 
     Yields the estimator with every unset ``n_jobs`` parameter (xgboost, random forests,
-    logistic regression) set to ``n_threads``.
+    logistic regression) set to ``n_threads``.  In a worker process it also leaves Ctrl-C to
+    the parent (:func:`ignore_interrupts_in_worker`), and it is a safe point where a Ctrl-C
+    held back earlier is raised.
     """
+    ignore_interrupts_in_worker()
+    check_interrupt()
     if n_threads is None:
         yield estimator
         return
@@ -102,3 +108,119 @@ def broadcast_data(*data: Any) -> Iterator[None]:
         return
     with joblib.parallel_config(backend="dask", scatter=list(data)):
         yield
+
+
+# Ctrl-C.  A KeyboardInterrupt raised while C code is calling back into Python (xgboost's data
+# iterator, a finalizer) is printed and lost, and xgboost then fails with an unrelated error or
+# crashes.  So around such code SIGINT only sets a flag, and the KeyboardInterrupt is raised
+# once the code is left.  Signal handlers run in the main thread, so this state is only ever
+# touched there.
+class _Interrupts:
+    requested = False   # a SIGINT arrived since reset_interrupts() (sticky)
+    pending = False     # ... and no KeyboardInterrupt was raised for it yet
+    depth = 0           # nesting of defer_interrupts() blocks
+    record_only = False  # never raise (the command line is exiting)
+
+
+def _on_sigint(signum: int, frame: Any) -> None:
+    _Interrupts.requested = True
+    if _Interrupts.depth or _Interrupts.record_only or _in_finalizer(frame):
+        _Interrupts.pending = True
+        return
+    _Interrupts.pending = False
+    raise KeyboardInterrupt
+
+
+def _in_finalizer(frame: Any) -> bool:
+    # an exception raised in __del__ is printed ("Exception ignored in") and dropped
+    while frame is not None:
+        if frame.f_code.co_name == "__del__":
+            return True
+        frame = frame.f_back
+    return False
+
+
+def install_interrupt_handler(*, record_only: bool = False) -> Any:
+    """Handle SIGINT with foldstack's handler; returns the previous handler.
+
+    Parameters
+    ----------
+    record_only : bool, default=False
+        Only record a Ctrl-C (:func:`interrupt_requested`), never raise.
+
+    Returns
+    -------
+    handler
+        What ``signal.getsignal(SIGINT)`` returned before, or None outside the main thread
+        (where Python cannot set signal handlers).
+    """
+    _Interrupts.record_only = record_only
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGINT, _on_sigint)
+
+
+def reset_interrupts() -> None:
+    """Forget earlier Ctrl-Cs (at the start of a command)."""
+    _Interrupts.requested = _Interrupts.pending = _Interrupts.record_only = False
+
+
+def interrupt_requested() -> bool:
+    """Whether a Ctrl-C arrived since :func:`reset_interrupts`, even one a library swallowed."""
+    return _Interrupts.requested
+
+
+def interrupt_pending() -> bool:
+    """Whether a Ctrl-C is held back (work in a deferred block should stop soon)."""
+    return _Interrupts.pending
+
+
+def check_interrupt() -> None:
+    """Raise the KeyboardInterrupt of a Ctrl-C that was held back, if any (a safe point)."""
+    if _Interrupts.pending and not _Interrupts.record_only:
+        _Interrupts.pending = False
+        raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def defer_interrupts() -> Iterator[None]:
+    """Hold a Ctrl-C back while the block runs and raise it as KeyboardInterrupt at its end.
+
+    For code that a KeyboardInterrupt must not tear apart: C code calling back into Python
+    (xgboost), or writing a set of files that belong together.  If the block raises while a
+    Ctrl-C is held back, the KeyboardInterrupt replaces that error: it was probably its cause.
+    Outside the main thread, and in a process whose SIGINT handler is not Python's default or
+    foldstack's (e.g. ignored in a worker), the block runs unchanged.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    current = signal.getsignal(signal.SIGINT)
+    if current is not signal.default_int_handler and current is not _on_sigint:
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, _on_sigint) if current is not _on_sigint else None
+    _Interrupts.depth += 1
+    try:
+        yield
+    finally:
+        _Interrupts.depth -= 1
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+        if _Interrupts.depth == 0:
+            check_interrupt()
+
+
+def ignore_interrupts_in_worker() -> None:
+    """In a joblib worker process, leave Ctrl-C to the parent, which stops the pool.
+
+    A terminal sends SIGINT to every process of the foreground group.  A worker interrupted
+    inside a fit would report a spurious failure (or crash inside xgboost); the parent's
+    KeyboardInterrupt makes joblib terminate the workers anyway.
+    """
+    import multiprocessing
+
+    if (multiprocessing.parent_process() is not None
+            and threading.current_thread() is threading.main_thread()
+            and signal.getsignal(signal.SIGINT) is signal.default_int_handler):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
