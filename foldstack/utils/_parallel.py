@@ -151,11 +151,13 @@ def install_interrupt_handler(*, record_only: bool = False) -> Any:
     Returns
     -------
     handler
-        What ``signal.getsignal(SIGINT)`` returned before, or None outside the main thread
-        (where Python cannot set signal handlers).
+        What ``signal.getsignal(SIGINT)`` returned before, or None when nothing was changed:
+        outside the main thread (where Python cannot set signal handlers), or when SIGINT is
+        ignored (a background job of a shell, ``nohup``), which stays so.
     """
     _Interrupts.record_only = record_only
-    if threading.current_thread() is not threading.main_thread():
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is signal.SIG_IGN):
         return None
     return signal.signal(signal.SIGINT, _on_sigint)
 

@@ -222,6 +222,11 @@ def _finished_tasks(out: Path) -> int:
     return sum(1 for _ in (out / "cache" / "tasks").glob("*/*/manifest.json"))
 
 
+def _default_sigint():
+    # whoever started pytest may ignore SIGINT (a shell's background job); the child must not
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _interrupt(cwd: Path, out: Path, extra: list, at: int, delay: float, group: bool,
                tmp: Path) -> tuple[int, int, str]:
     """Start ``foldstack cv``, wait for ``at`` finished tasks (+ ``delay`` s), send SIGINT.
@@ -233,7 +238,7 @@ def _interrupt(cwd: Path, out: Path, extra: list, at: int, delay: float, group: 
     with open(log, "w") as err, open(os.devnull, "w") as devnull:
         proc = subprocess.Popen([sys.executable, "-m", "foldstack.cli", "cv", "d.csv", *XGB,
                                  "--out", out, *extra], cwd=cwd, stdout=devnull, stderr=err,
-                                start_new_session=True)
+                                start_new_session=True, preexec_fn=_default_sigint)
         try:
             while _finished_tasks(out) < at and proc.poll() is None:
                 time.sleep(0.01)
