@@ -120,10 +120,12 @@ class _Interrupts:
     pending = False     # ... and no KeyboardInterrupt was raised for it yet
     depth = 0           # nesting of defer_interrupts() blocks
     record_only = False  # never raise (the command line is exiting)
+    count = 0           # SIGINTs seen by foldstack's handler in this process
 
 
 def _on_sigint(signum: int, frame: Any) -> None:
     _Interrupts.requested = True
+    _Interrupts.count += 1
     if _Interrupts.depth or _Interrupts.record_only or _in_finalizer(frame):
         _Interrupts.pending = True
         return
@@ -170,6 +172,12 @@ def reset_interrupts() -> None:
 def interrupt_requested() -> bool:
     """Whether a Ctrl-C arrived since :func:`reset_interrupts`, even one a library swallowed."""
     return _Interrupts.requested
+
+
+def interrupt_count() -> int:
+    """SIGINTs seen by foldstack's handler so far: an error raised while this number changed
+    was caused by a Ctrl-C (a library turned the KeyboardInterrupt into it)."""
+    return _Interrupts.count
 
 
 def interrupt_pending() -> bool:
