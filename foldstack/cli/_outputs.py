@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import logging
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,21 +23,32 @@ logger = logging.getLogger("foldstack.cli")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
+# A cell a spreadsheet reads as a plain number, never as a formula: "-0", "+12", "1e3"
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def _escape_cell(value: object) -> object:
+    if (isinstance(value, str) and value.startswith(_FORMULA_START)
+            and not _PLAIN_NUMBER.fullmatch(value)):
+        return "'" + value
+    return value
+
+
 def escape_formulas(df: pd.DataFrame) -> pd.DataFrame:
     """Prefix text cells that a spreadsheet would run as a formula with a quote (OWASP CSV).
 
-    Only strings are touched: negative numbers stay numbers.
+    Only strings are touched, and text that is a plain number (``-0``, ``+12``) is kept as
+    written; other values keep their Python type (an id column ``[12, None]`` stays ints).
     """
     out = df.copy()
-    for col in out.columns:
-        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
-            out[col] = out[col].map(
-                lambda v: "'" + v if isinstance(v, str) and v.startswith(_FORMULA_START) else v)
-    out.columns = ["'" + c if isinstance(c, str) and c.startswith(_FORMULA_START) else c
-                   for c in out.columns]
+    for j in range(out.shape[1]):
+        column = out.iloc[:, j]
+        if column.dtype == object or pd.api.types.is_string_dtype(column):
+            out.isetitem(j, pd.Series([_escape_cell(v) for v in column], index=out.index,
+                                      dtype=object))
+    out.columns = [_escape_cell(c) for c in out.columns]
     if out.index.dtype == object:
-        out.index = out.index.map(
-            lambda v: "'" + v if isinstance(v, str) and v.startswith(_FORMULA_START) else v)
+        out.index = out.index.map(_escape_cell)
     return out
 
 

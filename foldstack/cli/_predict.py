@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import argparse
 import logging
-import re
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from foldstack.cli._outputs import _FORMULA_START, _atomic_write, escape_formulas
+from foldstack.cli._outputs import write_csv
 from foldstack.data import load_table
 from foldstack.exceptions import ColumnNotFoundError, DataError, DataWarning
 from foldstack.persist import load_model, read_manifest
@@ -59,34 +58,6 @@ def check_schema(df: pd.DataFrame, schema: dict, id_col: str | None = None) -> p
     return X
 
 
-# A cell a spreadsheet reads as a plain number, never as a formula: "-0", "+12", "1e3"
-_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
-
-
-def _escape_cell(value: object) -> object:
-    if (isinstance(value, str) and value.startswith(_FORMULA_START)
-            and not _PLAIN_NUMBER.fullmatch(value)):
-        return "'" + value
-    return value
-
-
-def write_predictions(out: pd.DataFrame, path: Path) -> Path:
-    """Write the predictions CSV with every value as it was read, formulas escaped.
-
-    ``escape_formulas`` would quote an id ``-0`` (``'-0``: a plain number cannot run as a
-    formula) and turn Parquet ids ``[12, None]`` into floats (``12.0``); so text columns are
-    escaped here cell by cell, keeping their Python values.
-    """
-    safe = escape_formulas(out)  # the column names and the numeric columns
-    for j in range(out.shape[1]):
-        column = out.iloc[:, j]
-        if not pd.api.types.is_numeric_dtype(column):
-            safe.isetitem(j, pd.Series([_escape_cell(v) for v in column], index=out.index,
-                                       dtype=object))
-    _atomic_write(path, safe.to_csv(index=False))
-    return path
-
-
 def run_predict(args: argparse.Namespace) -> int:
     path = model_dir(args.model)
     manifest = read_manifest(path)
@@ -113,6 +84,6 @@ def run_predict(args: argparse.Namespace) -> int:
             out[str(c)] = proba[:, j]
     else:
         out[target] = model.predict(X)
-    write_predictions(out, Path(args.output))
+    write_csv(out, Path(args.output))
     logger.info("wrote %d predictions to %s", len(out), args.output)
     return 0

@@ -28,7 +28,13 @@ from foldstack.selection._progress import task_progress
 from foldstack.selection._report import CandidateResult, CVReport
 from foldstack.selection._scoring import Metric, resolve_scoring, score_predictions
 from foldstack.selection._splits import make_splits
-from foldstack.utils._parallel import broadcast_data, limited_threads, threads_per_task
+from foldstack.utils._parallel import (
+    broadcast_data,
+    check_interrupt,
+    interrupt_count,
+    limited_threads,
+    threads_per_task,
+)
 from foldstack.utils._random import derive_seed, seeded_globals, set_random_states
 
 logger = logging.getLogger(__name__)
@@ -173,6 +179,7 @@ def cross_validate_candidates(
                     f"Candidate {name!r} failed in fold {i}:\n{out['error']}")
             done[name, i] = out
             bar.advance(f"{name} fold {i}")
+            check_interrupt()  # a Ctrl-C held back during the task stops the run here
 
     report = _assemble(named, done, splits, task, metrics, classes, y, data_fp)
     _warn_failures(report)
@@ -313,6 +320,7 @@ def _run_task(fold: int, name: str, estimator: Any, X: Any, y: np.ndarray, train
         # wall-clock time, comparable across worker processes on one machine
         return {**out, "skipped": True}
     est = set_random_states(clone(estimator), seed)
+    interrupts = interrupt_count()
     try:
         with seeded_globals(seed), limited_threads(n_threads, est):
             X_tr, y_tr, X_va, y_va = _take(X, train), y[train], _take(X, val), y[val]
@@ -329,6 +337,9 @@ def _run_task(fold: int, name: str, estimator: Any, X: Any, y: np.ndarray, train
                 _check_finite_scores(out["test"], y_va, pred_va, codes)
                 out["train"] = score_predictions(metrics, y_tr, pred_tr, codes, est, X_tr)
     except Exception as exc:  # failures are data: the other candidates go on
+        if interrupt_count() != interrupts:
+            # a library turned Ctrl-C into this error: an interruption, not a failure
+            raise KeyboardInterrupt from exc
         out["error"] = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         out["message"] = f"{type(exc).__name__}: {exc}"
         return out
