@@ -6,6 +6,7 @@ import os
 import time
 
 import numpy as np
+import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.linear_model import LogisticRegression, Ridge
 
@@ -70,3 +71,12 @@ class NaNRegressor(RegressorMixin, BaseEstimator):
 
     def predict(self, X):
         return np.full(len(X), np.nan)
+
+
+def write_small_table(directory):
+    """``directory/d.csv``: 60 rows of a number, a category and a yes/no target."""
+    rng = np.random.RandomState(0)
+    df = pd.DataFrame({"x": rng.normal(size=60), "c": rng.choice(["a", "b"], 60),
+                       "target": rng.choice(["yes", "no"], 60)})
+    df.to_csv(directory / "d.csv", index=False)
+    return directory

@@ -19,6 +19,7 @@ import foldstack as fs
 from foldstack.cli import main
 from foldstack.data import split_target
 from foldstack.exceptions import DataError, DataWarning
+from tests.helpers import write_small_table
 
 
 def run(argv, capsys):
@@ -29,11 +30,7 @@ def run(argv, capsys):
 @pytest.fixture()
 def data(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # default run directories go under ./runs
-    rng = np.random.RandomState(0)
-    df = pd.DataFrame({"x": rng.normal(size=60), "c": rng.choice(["a", "b"], 60),
-                       "target": rng.choice(["yes", "no"], 60)})
-    df.to_csv(tmp_path / "d.csv", index=False)
-    return tmp_path
+    return write_small_table(tmp_path)
 
 
 # 1. duplicate column names ---------------------------------------------------------------

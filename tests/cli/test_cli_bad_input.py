@@ -2,21 +2,17 @@
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 
 from foldstack.cli import main
+from tests.helpers import write_small_table
 
 
 @pytest.fixture()
 def data(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # default run directories go under ./runs
-    rng = np.random.RandomState(0)
-    df = pd.DataFrame({"x": rng.normal(size=60), "c": rng.choice(["a", "b"], 60),
-                       "target": rng.choice(["yes", "no"], 60)})
-    df.to_csv(tmp_path / "d.csv", index=False)
-    return tmp_path
+    return write_small_table(tmp_path)
 
 
 def run(argv, capsys):

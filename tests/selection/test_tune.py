@@ -264,14 +264,19 @@ def _finished(storage):
     return [t for t in study.get_trials(deepcopy=False) if t.state.is_finished()]
 
 
-def test_sigkill_mid_study_then_resume_keeps_every_finished_trial(tmp_path):
-    cache, log = tmp_path / "cache", tmp_path / "fits.log"
-    storage = f"sqlite:///{cache}/tune.sqlite3"
+def _start_worker(tmp_path, cache, log):
+    """A tuning worker (8 trials, 3 folds) whose study lives under ``cache``."""
     script = tmp_path / "worker.py"
     script.write_text(WORKER)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, str(script), "-", str(log), "0.15", "8", "-",
-                             "0", str(cache)], env=env, cwd=ROOT)  # storage under cache_dir
+    return subprocess.Popen([sys.executable, str(script), "-", str(log), "0.15", "8", "-",
+                             "0", str(cache)], env=env, cwd=ROOT)
+
+
+def test_sigkill_mid_study_then_resume_keeps_every_finished_trial(tmp_path):
+    cache, log = tmp_path / "cache", tmp_path / "fits.log"
+    storage = f"sqlite:///{cache}/tune.sqlite3"
+    proc = _start_worker(tmp_path, cache, log)
     deadline = time.time() + 120
     while time.time() < deadline and proc.poll() is None:
         if (cache / "tune.sqlite3").exists() and len(_finished(storage)) >= 3:
@@ -317,11 +322,7 @@ def test_sigkill_mid_trial_then_resume_ends_where_an_uninterrupted_run_does(tmp_
 
     cache, log = tmp_path / "cache", tmp_path / "fits.log"
     storage = f"sqlite:///{cache}/tune.sqlite3"
-    script = tmp_path / "worker.py"
-    script.write_text(WORKER)
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, str(script), "-", str(log), "0.15", "8", "-",
-                             "0", str(cache)], env=env, cwd=ROOT)
+    proc = _start_worker(tmp_path, cache, log)
     deadline = time.time() + 120
     while time.time() < deadline and proc.poll() is None:
         # a fold of a trial after the third has started (fits are logged as they start):
