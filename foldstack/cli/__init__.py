@@ -81,10 +81,10 @@ def _main(argv: list[str] | None) -> int:
 
     args = build_parser().parse_args(argv)
     from foldstack.cli import _logging
-    _logging.configure(-1 if args.quiet else 1 if args.verbose else 0)
     err = Console(stderr=True, highlight=False)
-    with warnings.catch_warnings():
-        # shown as log lines whatever filters the caller set; restored on return
+    # logging and warning filters as the command wants them, restored on return
+    with warnings.catch_warnings(), \
+            _logging.configured(-1 if args.quiet else 1 if args.verbose else 0):
         warnings.simplefilter("always", FoldstackWarning)
         warnings.showwarning = _logging.show_warning
         return _dispatch(args, err)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import warnings
+from collections.abc import Iterator
 
 
 def configure(verbosity: int) -> None:
@@ -23,6 +25,20 @@ def configure(verbosity: int) -> None:
     if verbosity < 1:  # third-party chatter (e.g. optuna trial lines) only with -v
         logging.getLogger("optuna").setLevel(logging.WARNING)
         warnings.filterwarnings("ignore", module="skorch")
+
+
+@contextlib.contextmanager
+def configured(verbosity: int) -> Iterator[None]:
+    """:func:`configure` for the block, then the loggers as they were (``main()`` called
+    from Python, e.g. in a notebook or a test, leaves no handler behind)."""
+    ours, optuna = logging.getLogger("foldstack"), logging.getLogger("optuna")
+    saved = (list(ours.handlers), ours.level, ours.propagate, optuna.level)
+    try:
+        configure(verbosity)
+        yield
+    finally:
+        ours.handlers, ours.level, ours.propagate = saved[0], saved[1], saved[2]
+        optuna.setLevel(saved[3])
 
 
 def show_warning(message, category, filename, lineno, file=None, line=None) -> None:
