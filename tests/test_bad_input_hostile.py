@@ -139,6 +139,22 @@ def test_config_key_data_says_it_belongs_on_the_command_line(data, capsys):
     assert "Did you mean" not in err
 
 
+@pytest.mark.parametrize("line, key", [
+    ('backend = "dask"\nscheduler = "tcp://127.0.0.1:1"\n', "backend"),
+    ('scheduler = "tcp://127.0.0.1:1"\n', "scheduler"),
+    ("allow_pickle = true\n", "allow_pickle"),
+])
+def test_config_cannot_choose_whom_to_trust(data, capsys, line, key):
+    """A shared config must not send the data to a cluster (whose results are unpickled
+    here) nor allow pickles: those are the user's own decisions, on the command line."""
+    (data / "c.toml").write_text(line)
+    code, err = run(["cv", data / "d.csv", "--target", "target", "--config", data / "c.toml"],
+                    capsys)
+    assert code == 2
+    assert f"{key!r} can only be given on the command line" in err
+    assert not (data / "runs").exists()   # refused before any work
+
+
 @pytest.mark.parametrize("argv, config", [
     (["--n-jobs", "0"], ""),
     ([], "n_jobs = 0\n"),

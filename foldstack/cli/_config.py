@@ -71,6 +71,15 @@ class RunOptions:
 _FIELDS = {f.name: f for f in dataclasses.fields(RunOptions)}
 
 
+# Options that decide whom foldstack trusts: where the data is sent and what may be unpickled.
+COMMAND_LINE_ONLY = {
+    "backend": "with dask, the data goes to the scheduler's workers and their results are "
+               "unpickled here",
+    "scheduler": "the data goes to that cluster and its results are unpickled here",
+    "allow_pickle": "it allows files that can run code",
+}
+
+
 def load_config(path: str | Path) -> dict[str, Any]:
     """Read a TOML config file; errors name the line and column."""
     path = Path(path)
@@ -86,6 +95,13 @@ def load_config(path: str | Path) -> dict[str, Any]:
             f"Config file '{path}': the data file cannot be set in a config file (key "
             f"'data'); give it on the command line: foldstack cv DATA --config {path}. "
             "Remove the 'data' line.")
+    trusting = [k for k in COMMAND_LINE_ONLY if k in raw]
+    if trusting:
+        raise InvalidParameterError(
+            f"Config file '{path}': {trusting[0]!r} can only be given on the command line "
+            f"({COMMAND_LINE_ONLY[trusting[0]]}); a config file may come from someone else. "
+            f"Remove the '{trusting[0]}' line and pass --{trusting[0].replace('_', '-')} "
+            "yourself if you mean it.")
     unknown = [k for k in raw if k not in _FIELDS]
     if unknown:
         k = unknown[0]
