@@ -28,6 +28,7 @@ import logging
 import math
 import os
 import platform
+import re
 import shutil
 import tempfile
 import types
@@ -580,8 +581,11 @@ class _Reader:
             return obj
         if kind == "construct":
             cls = resolve(node["class"], CONSTRUCTED)
-            obj = self._keep(node, cls(*(self.node(a) for a in node["args"])))
-            obj.__setstate__(self.node(node["state"]))
+            args, state = [self.node(a) for a in node["args"]], self.node(node["state"])
+            # C code follows the saved indices without bounds checks: check them first
+            _CHECKS[node["class"]](args, state)
+            obj = self._keep(node, cls(*args))
+            obj.__setstate__(state)
             return obj
         if kind == "index":
             return self._keep(node, pd.Index(node["values"], dtype=node["dtype"],
@@ -598,8 +602,12 @@ class _Reader:
             model = cls(**node["params"])
             if node["file"] is not None:
                 model.load_model(self._file(node["file"]))
+                _check_booster(model.get_booster())
             for k, v in node.get("attrs", {}).items():
-                setattr(model, k, self.node(v))
+                # fitted attributes only, as the writer wrote them: never __class__/__dict__
+                if not isinstance(k, str) or not _FITTED_ATTR.fullmatch(k):
+                    raise UnsafeModelError(f"Refusing the xgboost attribute {k!r}.")
+                model.__dict__[k] = self.node(v)
             return self._keep(node, model)
         if kind == "torch_net":
             return self._keep(node, self._net(node))
@@ -637,6 +645,69 @@ class _NoOptimizer:
 
     def state_dict(self) -> dict:
         return {}
+
+
+_FITTED_ATTR = re.compile(r"[a-z][a-z0-9_]*_")
+
+
+def _check_tree(args: list, state: Any) -> None:
+    """A scikit-learn ``Tree`` whose every index stays inside the tree and its features."""
+    n_features, n_classes, n_outputs = args
+    n_classes = np.asarray(n_classes)
+    ok = (type(n_features) is int and n_features >= 1 and type(n_outputs) is int
+          and n_outputs >= 1 and n_classes.shape == (n_outputs,)
+          and np.issubdtype(n_classes.dtype, np.integer) and n_classes.min() >= 1)
+    if not ok or not isinstance(state, dict):
+        raise UnsafeModelError("A saved decision tree has an impossible shape.")
+    nodes, values, count = state.get("nodes"), state.get("values"), state.get("node_count")
+    if (not isinstance(nodes, np.ndarray) or not isinstance(values, np.ndarray)
+            or nodes.dtype.names is None or type(count) is not int or count < 1
+            or len(nodes) != count or values.shape != (count, n_outputs, n_classes.max())):
+        raise UnsafeModelError("A saved decision tree's nodes do not match its size.")
+    _check_children(nodes["left_child"], nodes["right_child"], nodes["feature"], n_features,
+                    "decision tree")
+
+
+def _check_children(left: np.ndarray, right: np.ndarray, feature: np.ndarray,
+                    n_features: int, what: str) -> None:
+    """Leaves (-1, -1); inner node i: children in (i, n), a feature in [0, n_features)."""
+    left, right, feature = (np.asarray(a, dtype=np.int64) for a in (left, right, feature))
+    n, i = len(left), np.arange(len(left))
+    if len(right) != n or len(feature) != n:
+        raise UnsafeModelError(f"A saved {what} has arrays of different lengths.")
+    leaf = left == -1
+    inner_ok = ((left > i) & (left < n) & (right > i) & (right < n)
+                & (feature >= 0) & (feature < n_features))
+    if not np.all(np.where(leaf, right == -1, inner_ok)):
+        raise UnsafeModelError(f"A saved {what} points outside itself (a node's child or "
+                               "feature index is out of range); refusing it.")
+
+
+def _check_booster(booster: Any) -> None:
+    """Every tree of an xgboost booster keeps its indices inside the tree and the features.
+
+    xgboost's predictor follows them without bounds checks (a crafted file crashes it).
+    """
+    model = json.loads(bytes(booster.save_raw("json")))["learner"]
+    n_features = int(model["learner_model_param"]["num_feature"])
+    gbm = model["gradient_booster"]
+    if gbm["name"] not in ("gbtree", "dart"):
+        return   # a linear booster holds no indices
+    for tree in (gbm["gbtree"] if gbm["name"] == "dart" else gbm)["model"]["trees"]:
+        n = int(tree["tree_param"]["num_nodes"])
+        left = tree["left_children"]
+        if len(left) != n:
+            raise UnsafeModelError("A saved xgboost tree does not match its size.")
+        _check_children(left, tree["right_children"], tree["split_indices"], n_features,
+                        "xgboost tree")
+        segments, sizes = (np.asarray(tree[k], dtype=np.int64) for k in
+                           ("categories_segments", "categories_sizes"))
+        if len(segments) and (segments.min() < 0 or sizes.min() < 0 or
+                              (segments + sizes).max() > len(tree["categories"])):
+            raise UnsafeModelError("A saved xgboost tree's categories point outside it.")
+
+
+_CHECKS = {"sklearn.tree._tree.Tree": _check_tree}
 
 
 def _descr(descr: Any) -> np.dtype:

@@ -205,3 +205,72 @@ def test_the_untouched_model_still_loads_and_transforms(saved):
     back = load_model(saved)
     out = back.transform(np.ones((2, 2)))
     assert np.all(np.isfinite(out))
+
+
+def _find(node, kind):
+    if isinstance(node, dict) and node.get("$t") == kind:
+        return node
+    parts = node.values() if isinstance(node, dict) else node if isinstance(node, list) else []
+    return next(filter(None, (_find(p, kind) for p in parts)), None)
+
+
+@pytest.mark.parametrize("field, value", [("left_child", 1 << 40), ("right_child", 0),
+                                          ("feature", 1 << 40), ("feature", -7)])
+def test_tree_indices_out_of_range_are_refused_before_any_predict(tmp_path, field, value):
+    """scikit-learn's C code follows a tree's indices unchecked: a crafted one would crash."""
+    from sklearn.tree import DecisionTreeClassifier
+
+    X = np.random.RandomState(0).normal(size=(40, 3))
+    path = save_model(DecisionTreeClassifier(max_depth=2, random_state=0).fit(X, X[:, 0] > 0),
+                      tmp_path / "m")
+
+    def change(manifest, path):
+        nodes = _find(manifest["tree"], "construct")["state"]["items"]["nodes"]
+        buf = bytearray((path / "arrays.bin").read_bytes())
+        dtype = np.lib.format.descr_to_dtype([tuple(f) for f in nodes["dtype"]])
+        arr = np.frombuffer(buf, dtype=dtype, count=nodes["shape"][0], offset=nodes["at"])
+        arr[field][0] = value
+        (path / "arrays.bin").write_bytes(bytes(buf))
+    rewrite(path, change)
+    with pytest.raises(UnsafeModelError, match="out of range"):
+        load_model(path)
+
+
+@pytest.mark.parametrize("field, value", [("split_indices", 100_000_000),
+                                          ("left_children", 10 ** 6), ("left_children", -5)])
+def test_xgboost_trees_pointing_outside_are_refused(tmp_path, field, value):
+    import xgboost as xgb
+
+    X = np.random.RandomState(0).normal(size=(200, 4))
+    model = xgb.XGBClassifier(n_estimators=5, max_depth=3).fit(X, (X[:, 0] > 0).astype(int))
+    path = save_model(model, tmp_path / "m")
+
+    def change(manifest, path):
+        file = next(path.glob("xgboost_*.ubj"))
+        booster = xgb.Booster()
+        booster.load_model(str(file))
+        raw = json.loads(bytes(booster.save_raw("json")))
+        for tree in raw["learner"]["gradient_booster"]["model"]["trees"]:
+            tree[field][0] = value
+        hostile = xgb.Booster()
+        hostile.load_model(bytearray(json.dumps(raw).encode()))
+        hostile.save_model(str(file))
+    rewrite(path, change)
+    with pytest.raises(UnsafeModelError):
+        load_model(path)
+
+
+def test_xgboost_attributes_cannot_swap_the_class(tmp_path, marker):
+    """``__class__`` / ``__dict__`` among an xgboost model's attributes would turn it into a
+    Pipeline whose ``memory`` unpickles planted files on the next fit."""
+    import xgboost as xgb
+
+    X = np.random.RandomState(0).normal(size=(60, 3))
+    path = save_model(xgb.XGBRegressor(n_estimators=3).fit(X, X[:, 0]), tmp_path / "m")
+    for name, value in (("__class__", {"$t": "class", "name": "sklearn.pipeline.Pipeline"}),
+                        ("__dict__", {"$t": "dict", "items": {"memory": str(tmp_path)}})):
+        rewrite(path, lambda manifest, p, name=name, value=value: manifest["tree"][
+            "attrs"].update({name: value}))
+        with pytest.raises(UnsafeModelError, match="attribute"):
+            load_model(path)
+    assert not marker.exists()
