@@ -383,7 +383,7 @@ class CVReport:
             raise DataError(f"'{path}' does not hold a saved CVReport (no meta.json).")
         try:
             meta = json.loads((path / "meta.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, RecursionError) as exc:
             raise DataError(f"'{path / 'meta.json'}' is damaged ({exc}).") from None
         if not isinstance(meta, dict) or meta.get("format") != _SAVE_FORMAT:
             raise DataError(
@@ -392,7 +392,11 @@ class CVReport:
                 f"reads format {_SAVE_FORMAT}; older reports kept their models as pickles, "
                 "which foldstack no longer loads). Rerun `foldstack cv` to write it again.")
         try:
+            _check_meta(meta)
             y = pd.read_parquet(path / "target.parquet")["y"].to_numpy()
+            if y.ndim != 1 or len(y) == 0 or (meta["task"] == "regression"
+                                              and not np.issubdtype(y.dtype, np.number)):
+                raise ValueError("target.parquet does not hold one target per row")
             classes = None if meta["classes"] is None else np.unique(y)
             oof = pd.read_parquet(path / "oof.parquet")
             scores = pd.read_csv(path / "scores.csv")
@@ -400,6 +404,21 @@ class CVReport:
             with np.load(path / "splits.npz", allow_pickle=False) as z:
                 splits = tuple((z[f"train_{i}"], z[f"val_{i}"])
                                for i in range(meta["n_folds"]))
+            for idx in (i for pair in splits for i in pair):
+                if (idx.ndim != 1 or not np.issubdtype(idx.dtype, np.integer)
+                        or (len(idx) and (idx.min() < 0 or idx.max() >= len(y)))):
+                    raise ValueError("splits.npz holds fold indices outside the rows")
+            for table, name in ((scores, "scores.csv"), (times, "times.csv")):
+                numeric = ["value"] if table is scores else ["fit_time", "predict_time"]
+                if "candidate" not in table or not all(
+                        c in table and pd.api.types.is_numeric_dtype(table[c])
+                        for c in ["fold", *numeric]):
+                    raise ValueError(f"{name} does not have numeric fold and value columns")
+            if not (set(scores["metric"]) <= set(meta["metrics"])
+                    and set(scores["subset"]) <= {"train", "test"}):
+                raise ValueError("scores.csv names metrics or subsets meta.json does not")
+            if len(oof) != len(y):
+                raise ValueError("oof.parquet and target.parquet differ in length")
             models = load_model(path / "models", allow_pickle=allow_pickle)
             results = {}
             for n, info in meta["candidates"].items():
@@ -420,7 +439,8 @@ class CVReport:
                        classes=classes, data_fingerprint=meta["data_fingerprint"])
         except FoldstackError:
             raise
-        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError,
+                RecursionError) as exc:
             raise DataError(f"The saved report in '{path}' is damaged "
                             f"({type(exc).__name__}: {exc}); rerun `foldstack cv`.") from None
 
@@ -440,6 +460,33 @@ class CVReport:
     def __repr__(self) -> str:
         return (f"CVReport(task={self.task!r}, folds={len(self.splits)}, rows={len(self.y)}, "
                 f"candidates={list(self.names)})")
+
+
+def _check_meta(meta: Any) -> None:
+    """The types and ranges :meth:`CVReport.load` relies on (the file may be crafted)."""
+    def need(ok: bool, what: str) -> None:
+        if not ok:
+            raise ValueError(f"meta.json: {what}")
+
+    need(isinstance(meta, dict), "not a table")
+    need(meta.get("task") in ("binary", "multiclass", "regression"), "unknown task")
+    metrics, better = meta.get("metrics"), meta.get("greater_is_better")
+    need(isinstance(metrics, list) and bool(metrics)
+         and all(isinstance(m, str) for m in metrics), "metrics must be a list of names")
+    need(isinstance(better, dict) and all(isinstance(better.get(m), bool) for m in metrics),
+         "greater_is_better must say true or false for every metric")
+    need(meta.get("classes") is None or (isinstance(meta["classes"], list)
+                                         and meta["task"] != "regression"), "bad classes")
+    need(type(meta.get("n_folds")) is int and meta["n_folds"] >= 1, "bad n_folds")
+    cands = meta.get("candidates")
+    need(isinstance(cands, dict) and bool(cands), "no candidates")
+    for name, info in cands.items():
+        need(isinstance(info, dict) and info.get("kind") in ("model", "ensemble")
+             and info.get("status") in ("ok", "failed", "timeout")
+             and (info.get("error") is None or isinstance(info["error"], str))
+             and isinstance(info.get("has_oof"), bool), f"bad record of candidate {name!r}")
+    need(meta.get("data_fingerprint") is None or isinstance(meta["data_fingerprint"], str),
+         "bad data_fingerprint")
 
 
 def _saves_safely(obj: Any) -> bool:
