@@ -346,6 +346,9 @@ def save_model(model: Any, path: str | os.PathLike, *, metadata: dict | None = N
     [0, 1]
     """
     path = Path(path)
+    if path.is_symlink():   # replacing it would delete or write what the link points to
+        raise InvalidParameterError(f"'{path}' is a symbolic link; save the model to a real "
+                                    "directory (remove the link or choose another path).")
     if metadata is not None and not _is_json(metadata):
         raise InvalidParameterError("`metadata` must be JSON-able (dicts, lists, str, numbers).")
     path.parent.mkdir(parents=True, exist_ok=True)

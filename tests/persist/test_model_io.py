@@ -133,3 +133,14 @@ def test_dataframes_and_indexes_inside_models(tmp_path):
     pd.testing.assert_frame_equal(back["frame"], obj["frame"])
     pd.testing.assert_index_equal(back["index"], obj["index"])
     np.testing.assert_array_equal(back["series"].to_numpy(), obj["series"].to_numpy())
+
+
+def test_save_model_does_not_write_through_a_link(tmp_path):
+    from foldstack.exceptions import InvalidParameterError
+
+    (tmp_path / "precious").mkdir()
+    (tmp_path / "precious" / "keep.txt").write_text("mine")
+    (tmp_path / "model").symlink_to(tmp_path / "precious")
+    with pytest.raises(InvalidParameterError, match="symbolic link"):
+        save_model({"a": 1}, tmp_path / "model")
+    assert (tmp_path / "precious" / "keep.txt").read_text() == "mine"
