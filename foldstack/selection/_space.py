@@ -12,6 +12,10 @@ from a JSON or YAML file.  Categorical choices that Optuna cannot store (tuples 
 they also work with an RDB storage shared by several processes.
 
 A callable ``space(trial) -> dict of params`` is accepted too, for conditional spaces.
+
+Values read back from a study (a stored, possibly changed or planted file) are never trusted:
+:meth:`SearchSpace.decode` refuses any name the space does not draw and any value outside the
+distribution it was drawn from, before an estimator sees them.
 """
 
 from __future__ import annotations
@@ -24,11 +28,55 @@ from typing import Any
 
 import numpy as np
 
-from foldstack.exceptions import InvalidParameterError
+from foldstack.exceptions import InvalidParameterError, UnsafeModelError
 from foldstack.utils._validation import did_you_mean, plain
 
 KINDS = ("int", "float", "categorical")
 _PRIMITIVE = (type(None), bool, int, float, str)
+
+# Parameters that make a library load a file (a pickle can run code).  The same list as
+# ``foldstack.cli._config.FILE_PARAMS``, which selection must not import (cli imports
+# selection); it belongs in a module both can import.
+FILE_PARAMS = {
+    "memory": "a Pipeline's `memory` is a joblib cache directory whose pickled results are "
+              "loaded",
+    "xgb_model": "xgboost loads a model from that file",
+    "f_params": "skorch loads saved parameters (torch.load) from that file",
+    "f_optimizer": "skorch loads a saved optimizer (torch.load) from that file",
+    "f_criterion": "skorch loads a saved criterion (torch.load) from that file",
+    "f_history": "skorch loads a saved history from that file",
+    "f_pickle": "skorch unpickles that file",
+    "dirname": "skorch checkpoints load their files from that directory",
+    "checkpoint": "skorch's LoadInitState loads a checkpoint's files",
+}
+
+
+class OutsideSpaceError(UnsafeModelError):
+    """Stored trial values that the search space could not have drawn.
+
+    Raised by :meth:`SearchSpace.decode`; the study code adds which study and trial.
+    """
+
+
+def check_no_file_params(params: Mapping[str, Any]) -> None:
+    """Refuse a parameter that makes a library load a file (see ``FILE_PARAMS``), set to
+    anything but None, before it reaches an estimator.
+
+    Examples
+    --------
+    >>> check_no_file_params({"model__C": 1.0, "memory": None})
+    >>> check_no_file_params({"memory": "/tmp/cache"})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    foldstack.exceptions.InvalidParameterError: tune: 'memory' cannot be set by tuning: ...
+    """
+    for key, value in params.items():
+        why = FILE_PARAMS.get(str(key).rsplit("__", 1)[-1])
+        if why and value is not None:
+            raise InvalidParameterError(
+                f"tune: {key!r} cannot be set by tuning: {why}, and loading a file such as a "
+                "pickle can run code. Remove it from the search space; to reuse fitted work, "
+                "rerun with the same --out or cache_dir (foldstack caches every fold there).")
 
 
 @dataclass(frozen=True)
@@ -51,21 +99,68 @@ class SearchSpace:
                     f"tune: the space callable must return a dict of parameters; got "
                     f"{type(params).__name__}.")
             check_names(params, valid, "the space callable returned")
+            check_drawn(trial.params, trial.distributions)
             return dict(params)
         raw = {name: _suggest_one(trial, name, dist)
                for name, dist in self.distributions.items()}
+        # a value of an enqueued trial (``fixed_params`` in the storage) is taken as it is
+        # stored, in the distribution or not: check what was drawn, as decode does
         return self.decode(raw)
 
-    def decode(self, raw: Mapping[str, Any]) -> dict[str, Any]:
-        """Estimator parameters from the values Optuna stored (``trial.params``)."""
-        if self.func is not None:
-            import optuna
+    def decode(self, raw: Mapping[str, Any], *, partial: bool = False) -> dict[str, Any]:
+        """Estimator parameters from the values Optuna stored (``trial.params``).
 
-            try:
-                return dict(self.func(optuna.trial.FixedTrial(dict(raw))))
-            except (ValueError, KeyError):  # a trial that stopped before drawing all values
-                return dict(raw)
+        The values come from a storage, which may have been changed: every name must be one
+        the space draws, and every value inside the distribution it is drawn from (type-
+        strict for choices), else :class:`OutsideSpaceError`.  ``partial``: ``raw`` may lack
+        names (a trial that stopped, or was enqueued, before drawing every value); it is
+        then returned as it is, checked.  Without ``partial`` every name must be there.
+        """
+        if self.func is not None:
+            return self._decode_callable(raw, partial)
+        for name, value in raw.items():
+            dist = self.distributions.get(name) if isinstance(name, str) else None
+            if dist is None:
+                names = sorted(self.distributions)
+                raise OutsideSpaceError(
+                    f"has parameter {_short(name)}, which is not in the search space "
+                    f"({', '.join(names[:10])}{' ...' if len(names) > 10 else ''})")
+            if not _contains(dist, value):
+                raise OutsideSpaceError(
+                    f"has parameter {name!r} = {_short(value)}, outside the search space "
+                    f"({_describe(dist)})")
+        missing = sorted(set(self.distributions) - set(raw))
+        if missing and not partial:
+            raise OutsideSpaceError(f"lacks parameter {missing[0]!r} of the search space")
         return {n: self.decoders[n][v] if n in self.decoders else v for n, v in raw.items()}
+
+    def _decode_callable(self, raw: Mapping[str, Any], partial: bool) -> dict[str, Any]:
+        """Run the space callable on the stored values, each checked when it is drawn."""
+        import warnings
+
+        trial = _StoredTrial(raw)
+        params, stopped = None, None
+        with warnings.catch_warnings():  # optuna's own out-of-range warning: refused below
+            warnings.simplefilter("ignore")
+            try:
+                params = self.func(trial)
+            except _Missing as exc:  # a trial that stopped before drawing all values
+                stopped = exc.name
+            except (ValueError, KeyError):  # the callable's own error on these values
+                stopped = ""
+        if trial.refused is not None:  # raised inside the callable, which may catch it
+            raise trial.refused
+        extra = [n for n in raw if n not in trial.drawn]
+        if extra:
+            raise OutsideSpaceError(
+                f"has parameter {_short(extra[0])}, which the space callable does not draw "
+                "from these values")
+        if stopped and not partial:
+            raise OutsideSpaceError(f"lacks parameter {stopped!r}, which the space callable "
+                                    "draws")
+        if stopped is not None or not isinstance(params, Mapping):
+            return dict(raw)
+        return dict(params)
 
     def encode(self, params: Mapping[str, Any]) -> tuple[dict[str, Any] | None, list[str]]:
         """The values Optuna would store for ``params``, or None and the names not in the space.
@@ -126,6 +221,98 @@ class SearchSpace:
                            for n, d in sorted(self.distributions.items())}, sort_keys=True)
 
 
+class _Missing(Exception):
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
+class _StoredTrial:
+    """A ``FixedTrial`` over stored values for a space callable: a value outside the
+    distribution the callable asks for is refused, a name not stored stops the callable.
+    ``drawn`` holds the values handed out; other attributes are the ``FixedTrial``'s."""
+
+    def __init__(self, raw: Mapping[str, Any]) -> None:
+        import optuna
+
+        self._raw = dict(raw)
+        self._fixed = optuna.trial.FixedTrial(self._raw)
+        self.drawn: dict[str, Any] = {}
+        self.refused: OutsideSpaceError | None = None
+
+    def _take(self, name: str, dist: Any) -> Any:
+        if name not in self._raw:
+            raise _Missing(name)
+        value = self._raw[name]
+        if not _contains(dist, value):
+            self.refused = OutsideSpaceError(
+                f"has parameter {name!r} = {_short(value)}, outside the distribution the "
+                f"space callable draws it from ({_describe(dist)})")
+            raise self.refused
+        self.drawn[name] = value
+        return value
+
+    def suggest_float(self, name: str, low: float, high: float, *, step: float | None = None,
+                      log: bool = False) -> float:
+        import optuna.distributions as D
+
+        return self._take(name, D.FloatDistribution(low, high, log=log, step=step))
+
+    def suggest_int(self, name: str, low: int, high: int, *, step: int = 1,
+                    log: bool = False) -> int:
+        import optuna.distributions as D
+
+        return self._take(name, D.IntDistribution(low, high, log=log, step=step))
+
+    def suggest_categorical(self, name: str, choices: Any) -> Any:
+        import optuna.distributions as D
+
+        return self._take(name, D.CategoricalDistribution(choices))
+
+    def suggest_uniform(self, name: str, low: float, high: float) -> float:
+        return self.suggest_float(name, low, high)
+
+    def suggest_loguniform(self, name: str, low: float, high: float) -> float:
+        return self.suggest_float(name, low, high, log=True)
+
+    def suggest_discrete_uniform(self, name: str, low: float, high: float, q: float) -> float:
+        return self.suggest_float(name, low, high, step=q)
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return dict(self.drawn)
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(self._fixed, attr)
+
+
+def check_drawn(params: Mapping[str, Any], distributions: Mapping[str, Any]) -> None:
+    """Refuse a value a live trial handed to a space callable outside the distribution the
+    callable asked for (an enqueued trial's stored value is used as it is)."""
+    for name, value in params.items():
+        dist = distributions.get(name)
+        if dist is None or not _contains(dist, value):
+            raise OutsideSpaceError(
+                f"has parameter {name!r} = {_short(value)}, outside the distribution the "
+                f"space callable draws it from ({'none' if dist is None else _describe(dist)})")
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _describe(dist: Any) -> str:
+    import optuna.distributions as D
+
+    if isinstance(dist, D.CategoricalDistribution):
+        return f"one of {_short(list(dist.choices))}"
+    kind = "an int" if isinstance(dist, D.IntDistribution) else "a number"
+    extra = (", log scale" if dist.log else "") + (
+        f", step {dist.step}" if dist.step not in (None, 1) else "")
+    return f"{kind} in [{dist.low}, {dist.high}]{extra}"
+
+
 def _same_choice(choice: Any, value: Any) -> bool:
     """Type-strict equality: True is not 1, and 1 is not 1.0 as a stored choice."""
     return type(choice) is type(value) and choice == value
@@ -138,7 +325,8 @@ def _contains(dist: Any, value: Any) -> bool:
         return any(_same_choice(c, value) for c in dist.choices)
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         return False
-    if isinstance(dist, D.IntDistribution) and not float(value).is_integer():
+    if isinstance(dist, D.IntDistribution) and not (isinstance(value, numbers.Integral)
+                                                    or float(value).is_integer()):
         return False
     if not dist.low <= value <= dist.high:
         return False

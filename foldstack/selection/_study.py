@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from foldstack.exceptions import CandidateFailedError, InvalidParameterError
+from foldstack.exceptions import CandidateFailedError, InvalidParameterError, UnsafeModelError
+from foldstack.selection._space import OutsideSpaceError, SearchSpace
 from foldstack.utils._random import derive_seed
 from foldstack.utils._validation import check_option
 
@@ -148,6 +149,81 @@ def create_study(storage: Any, name: str, direction: str, setup: dict, pruner: A
     return study
 
 
+# -- what a study hands back: only configurations its search space can draw ------------------
+
+def storage_location(storage: Any) -> tuple[str, str]:
+    """Where ``storage`` keeps its studies (password hidden) and how to get rid of one."""
+    url = getattr(storage, "url", None)
+    if not isinstance(url, str):
+        return "this storage", "Use another storage or study_name."
+    if url.startswith("sqlite:///"):
+        path = url[len("sqlite:///"):]
+        return (repr(path), f"Delete {path!r} or use another --out (from Python: another "
+                            "cache_dir, storage or study_name).")
+    try:
+        from sqlalchemy.engine import make_url
+
+        shown = make_url(url).render_as_string(hide_password=True)
+    except Exception:  # an URL sqlalchemy cannot parse was not opened either
+        shown = "the storage"
+    return (repr(shown), "Delete the study (optuna.delete_study) or use another storage or "
+                         "study_name.")
+
+
+def refuse_study(storage: Any, name: str, number: Any, problem: str) -> UnsafeModelError:
+    """The error for a study holding a trial its search space could not have drawn."""
+    where, fix = storage_location(storage)
+    return UnsafeModelError(
+        f"tune: refusing study {name!r} in {where}: its trial {number} {problem}. A study's "
+        "configurations are set on the estimator and fitted, and some parameters make it "
+        "load files (a Pipeline's `memory` unpickles its cache, which can run code), so "
+        "only configurations of the search space are used; this study was changed after "
+        f"the search wrote it. {fix}")
+
+
+def stored_params(storage: Any, name: str, trial: Any, space: SearchSpace) -> dict[str, Any]:
+    """``trial``'s estimator parameters, refused unless the space can draw them: every
+    name of the space for a complete trial, some of them for one that stopped early."""
+    from optuna.trial import TrialState
+
+    try:
+        return space.decode(trial.params, partial=trial.state != TrialState.COMPLETE)
+    except OutsideSpaceError as exc:
+        raise refuse_study(storage, name, trial.number, str(exc)) from None
+
+
+def _fixed_params(trial: Any) -> Any:
+    """The values an enqueued trial is to run with (``study.enqueue_trial``), or {}."""
+    return trial.system_attrs.get("fixed_params") or {}
+
+
+def check_study(study: Any, storage: Any, space: SearchSpace) -> None:
+    """Refuse a study that holds a configuration ``space`` cannot draw, in any trial:
+    stored values (``params``) and values waiting to run (``fixed_params``).
+
+    A study lives in a file (``<cache>/tune.sqlite3``) that someone else may have written;
+    its values are set on the estimator, so a name outside the space (``memory``) or a value
+    outside a distribution must never get that far.
+    """
+    name = study.study_name
+    for t in study.get_trials(deepcopy=False):
+        stored_params(storage, name, t, space)
+        fixed = _fixed_params(t)
+        if not isinstance(fixed, dict):
+            raise refuse_study(storage, name, t.number,
+                               f"(waiting to run) has values that are not a table: {_short(fixed)}")
+        try:
+            space.decode(fixed, partial=True)
+        except OutsideSpaceError as exc:
+            raise refuse_study(storage, name, t.number,
+                               f"(waiting to run) {exc}") from None
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
 def finished_states() -> tuple:
     from optuna.trial import TrialState
 
@@ -247,7 +323,7 @@ def _interruption(trial: Any, now: datetime.datetime, one_clock: bool) -> str | 
             "its configuration runs again as a new trial")
 
 
-def recover_interrupted(study: Any, storage: Any) -> list[int]:
+def recover_interrupted(study: Any, storage: Any, space: SearchSpace | None = None) -> list[int]:
     """Fail the RUNNING trials whose process has ended; enqueue their configurations again.
 
     A killed run leaves its current trial RUNNING forever.  Failing it (marked
@@ -255,6 +331,9 @@ def recover_interrupted(study: Any, storage: Any) -> list[int]:
     as a new trial makes the resumed study hold the same finished configurations as an
     uninterrupted one.  Trials of workers that may be alive (on another machine, or in a
     live process on this one) are left alone.  Returns the numbers of the trials failed.
+
+    With ``space``, a configuration to run again that ``space`` cannot draw is refused
+    (:func:`refuse_study`) before it is enqueued.
     """
     from optuna.exceptions import UpdateFinishedTrialError
     from optuna.trial import TrialState
@@ -286,7 +365,17 @@ def recover_interrupted(study: Any, storage: Any) -> list[int]:
         if t.state != TrialState.FAIL or not t.user_attrs.get(INTERRUPTED) or t.number in rerun:
             continue
         # an enqueued trial killed before its first suggestion holds its values only here
-        params = {**t.system_attrs.get("fixed_params", {}), **t.params}
+        fixed = _fixed_params(t)
+        if not isinstance(fixed, dict):
+            raise refuse_study(storage, study.study_name, t.number,
+                               f"(to run again) has values that are not a table: {_short(fixed)}")
+        params = {**fixed, **t.params}
+        if params and space is not None:
+            try:
+                space.decode(params, partial=True)
+            except OutsideSpaceError as exc:
+                raise refuse_study(storage, study.study_name, t.number,
+                                   f"(to run again) {exc}") from None
         if params:
             study.enqueue_trial(params, user_attrs={RERUN_OF: t.number}, skip_if_exists=False)
     return failed
@@ -434,9 +523,10 @@ def best_trial(study: Any, name: str) -> Any:
         "the space.")
 
 
-def trials_frame(study: Any, decode: Callable[[dict], dict], metric: str, n_folds: int,
+def trials_frame(study: Any, storage: Any, space: SearchSpace, metric: str, n_folds: int,
                  greater_is_better: bool) -> pd.DataFrame:
-    """One row per trial, in scikit-learn's ``cv_results_`` column grammar."""
+    """One row per trial, in scikit-learn's ``cv_results_`` column grammar (parameters
+    checked against ``space``, see :func:`stored_params`)."""
     m = metric
     rows = []
     for t in study.get_trials(deepcopy=False):
@@ -451,7 +541,8 @@ def trials_frame(study: Any, decode: Callable[[dict], dict], metric: str, n_fold
                f"mean_train_{m}": mean(train), "n_folds": len(test)}
         row.update({f"split{i}_test_{m}": test[i] if i < len(test) else np.nan
                     for i in range(n_folds)})
-        row.update({f"param_{n}": v for n, v in decode(t.params).items()})
+        row.update({f"param_{n}": v
+                    for n, v in stored_params(storage, study.study_name, t, space).items()})
         row["duration"] = t.duration.total_seconds() if t.duration is not None else np.nan
         row["worker"] = t.user_attrs.get("worker")
         row["error"] = t.user_attrs.get("error")

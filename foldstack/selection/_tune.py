@@ -40,7 +40,13 @@ from foldstack.selection._cv import (
 from foldstack.selection._progress import task_progress
 from foldstack.selection._report import CandidateResult, CVReport
 from foldstack.selection._scoring import Metric, resolve_scoring
-from foldstack.selection._space import SearchSpace, parse_space, valid_names
+from foldstack.selection._space import (
+    OutsideSpaceError,
+    SearchSpace,
+    check_no_file_params,
+    parse_space,
+    valid_names,
+)
 from foldstack.selection._splits import make_splits
 from foldstack.selection._study import (
     PRUNERS,
@@ -51,6 +57,7 @@ from foldstack.selection._study import (
     SeededSampler,
     best_trial,
     check_strategy,
+    check_study,
     create_study,
     make_pruner,
     make_sampler,
@@ -59,7 +66,9 @@ from foldstack.selection._study import (
     open_storage,
     optuna_logging,
     recover_interrupted,
+    refuse_study,
     require_optuna,
+    stored_params,
     study_names,
     trials_frame,
     worker_id,
@@ -216,6 +225,9 @@ def tune(
         ``trials_``, not counted in ``n_trials``) and its configuration runs again, so the
         resumed study ends where an uninterrupted one does.  Only trials of processes on
         this machine can be known to have ended; those of other machines are left running.
+        A storage is a file someone else may have changed: a study holding any trial with a
+        parameter outside the space, or a value outside its distribution, is refused
+        (:class:`~foldstack.exceptions.UnsafeModelError`) before any estimator is built.
     study_name : str, default=None
         None derives a name from the estimator, space, data, folds and metrics, so the same
         call resumes its own study.
@@ -308,12 +320,12 @@ def tune(
             nested_out = _nested(problem, search, storage_obj, study_name, X, y, y_fit, groups,
                                  task, classes, codes, random_state)
         study, params, outs = search.run(problem, storage_obj, study_name)
-    best_estimator = clone(estimator).set_params(**params)
+    best_estimator = _with_params(estimator, params)
     cv_result = _candidate_result(NAME, best_estimator, outs, splits, len(y), classes)
     report = CVReport(task=task, splits=splits, metrics=tuple(m.name for m in metrics),
                       greater_is_better={m.name: m.greater_is_better for m in metrics},
                       results={NAME: cv_result}, y=y, classes=classes, data_fingerprint=data_fp)
-    trials = trials_frame(study, problem.space.decode, problem.primary,
+    trials = trials_frame(study, storage_obj, problem.space, problem.primary,
                           len(problem.splits), problem.greater_is_better)
     outer_scores = outer_score = nested_result = None
     if nested_out is not None:
@@ -336,6 +348,14 @@ def tune(
 
 class _TrialFailed(Exception):
     """A fold raised: the trial is recorded as failed and the study goes on."""
+
+
+def _with_params(estimator: Any, params: dict) -> Any:
+    """An unfitted clone of ``estimator`` with ``params``; never a parameter that makes it
+    load a file (a Pipeline's ``memory`` unpickles its cache), wherever ``params`` came
+    from: they may have been read back from a study file."""
+    check_no_file_params(params)
+    return clone(estimator).set_params(**params)
 
 
 @dataclass
@@ -383,7 +403,7 @@ class _Problem:
         Returns the fold records (the last one holds the error if a fold failed).  Raises
         ``optuna.TrialPruned`` when the pruner stops the trial.
         """
-        est = clone(self.estimator).set_params(**params)
+        est = _with_params(self.estimator, params)
         est_fp = fingerprint(clone(est))
         cache = TaskCache(self.cache_dir, candidates=[self.estimator])
         outs: list[dict] = []
@@ -416,8 +436,12 @@ class _Problem:
                                              f"{self.primary} {running:.5g}")
         return outs
 
-    def objective(self, keeper: _Best, worker: str):
-        """The Optuna objective; ``keeper`` holds the best finished trial's records."""
+    def objective(self, keeper: _Best, worker: str, storage: Any = None):
+        """The Optuna objective; ``keeper`` holds the best finished trial's records.
+
+        ``storage`` (the study's) only names the file in the error for a configuration the
+        space cannot draw (a changed study's enqueued values).
+        """
         token = worker_token()
 
         def objective(trial: Any) -> float:
@@ -425,7 +449,11 @@ class _Problem:
             trial.set_user_attr(WORKER, worker)
             if token is not None:
                 trial.set_user_attr(WORKER_TOKEN, token)
-            params = self.space.suggest(trial, self.valid)
+            try:
+                params = self.space.suggest(trial, self.valid)
+            except OutsideSpaceError as exc:  # not caught by the study: it stops
+                raise refuse_study(storage, trial.study.study_name, trial.number,
+                                   str(exc)) from None
             outs = self.evaluate(params, trial)
             if outs[-1]["error"] is not None:
                 message = f"fold {outs[-1]['fold']}: {outs[-1]['message']}"
@@ -485,8 +513,11 @@ class _Search:
                                       to_storage=shared)
             study = create_study(shared, name, problem.direction, problem.setup(),
                                  self._pruner(problem))
+            # the storage may be a file someone else wrote: nothing it holds reaches an
+            # estimator unless the space can draw it
+            check_study(study, shared, problem.space)
             # before our sampler is set: failing a trial calls the sampler's after_trial
-            failed = recover_interrupted(study, shared)
+            failed = recover_interrupted(study, shared, problem.space)
             if failed:
                 logger.info("study %r: trial(s) %s were interrupted (their process ended); "
                             "marked failed, their configurations run again", name, failed)
@@ -496,7 +527,7 @@ class _Search:
             study.sampler = self._sampler(problem, 0, before)
             if workers == 1:
                 kept = [_run_study(study, problem, self.n_trials, self.timeout, worker_id(),
-                                   self.verbose, self.title)]
+                                   self.verbose, self.title, storage=shared)]
             else:
                 logger.info("tuning with %d worker processes on study %r", workers, name)
                 sub = dataclasses.replace(problem, n_threads=threads_per_task(self.n_jobs))
@@ -514,7 +545,7 @@ class _Search:
                 optuna.copy_study(from_study_name=name, from_storage=shared, to_storage=storage)
                 study = optuna.load_study(study_name=name, storage=storage)
         best = best_trial(study, name)
-        params = problem.space.decode(best.params)
+        params = stored_params(storage, name, best, problem.space)
         records = {k.number: k for k in kept if k.number is not None}
         hit = records.get(best.number)
         if hit is not None and hit.value == best.value:
@@ -542,10 +573,12 @@ class _Search:
 
 
 def _run_study(study: Any, problem: _Problem, n_trials: int | None, timeout: float | None,
-               worker: str, verbose: int, title: str, share: int | None = None) -> _Best:
+               worker: str, verbose: int, title: str, share: int | None = None, *,
+               storage: Any = None) -> _Best:
     """Run trials in this process until the study holds ``n_trials`` finished trials.
 
-    ``share`` caps the trials this process runs (its part when several workers split them).
+    ``share`` caps the trials this process runs (its part when several workers split them);
+    ``storage`` is the study's, named in errors.
     """
     keeper = _Best(problem.greater_is_better)
     remaining = None if n_trials is None else n_trials - n_finished(study)
@@ -560,7 +593,7 @@ def _run_study(study: Any, problem: _Problem, n_trials: int | None, timeout: flo
         callbacks.append(lambda s, t: s.stop() if n_finished(s) >= n_trials else None)
     with task_progress(remaining or 0, 0, verbose, title=title) as bar:
         callbacks.append(lambda s, t: bar.advance(_describe(s, t, title)))
-        study.optimize(problem.objective(keeper, worker), n_trials=remaining,
+        study.optimize(problem.objective(keeper, worker, storage), n_trials=remaining,
                        timeout=timeout, catch=(_TrialFailed,), callbacks=callbacks)
     return keeper
 
@@ -574,7 +607,8 @@ def _worker(problem: _Problem, storage: Any, name: str, sampler: Any, pruner: An
     with optuna_logging(verbose):
         study = optuna.load_study(study_name=name, storage=storage, sampler=sampler,
                                   pruner=pruner)
-        return _run_study(study, problem, n_trials, timeout, worker_id(), 0, "", share)
+        return _run_study(study, problem, n_trials, timeout, worker_id(), 0, "", share,
+                          storage=storage)
 
 
 def _describe(study: Any, trial: Any, title: str) -> str:
@@ -604,7 +638,7 @@ def _nested(problem: _Problem, search: _Search, storage: Any, name: str, X: Any,
             base_fp=_base_fingerprint(fingerprint(X_i, y_i), problem.metrics, task, classes))
         inner_search = dataclasses.replace(search, title=f"tuning in outer fold {i}")
         study, params, _ = inner_search.run(inner, storage, f"{name}.outer{i}")
-        est = clone(problem.estimator).set_params(**params)
+        est = _with_params(problem.estimator, params)
         seed = derive_seed(random_state, NAME, "outer", i)
         out = _run_task(i, NAME, est, X, y_fit, tr, va, problem.metrics, codes, seed, "",
                         problem.n_threads, None)
