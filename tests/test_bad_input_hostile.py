@@ -219,8 +219,8 @@ def test_config_cannot_make_joblib_load_a_planted_pickle(data, capsys):
 
 def test_no_default_candidate_parameter_loads_a_file_unchecked():
     """Every parameter of the default candidates that names a file or directory is refused."""
-    from foldstack.cli._config import FILE_PARAMS
     from foldstack.models import default_candidates
+    from foldstack.utils._validation import FILE_PARAMS
 
     looks_like_a_path = re.compile(r"memory|path|file|dir|checkpoint|xgb_model|^f_|load|cache")
     for task in fs.data.TASKS:

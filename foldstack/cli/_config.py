@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from foldstack.exceptions import InvalidParameterError
-from foldstack.utils._validation import did_you_mean
+from foldstack.utils._validation import did_you_mean, file_param_reason
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -18,20 +18,6 @@ else:  # pragma: no cover - Python 3.10
 
 ENSEMBLES = ("equal", "optimized", "greedy", "stacking")
 
-# Parameters that make a library read a file or directory, by their last name part (so
-# `columns__num__memory` counts).  Config files are shared: loading a pickle can run code.
-FILE_PARAMS = {
-    "memory": "a Pipeline's `memory` is a joblib cache directory whose pickled results are "
-              "loaded",
-    "xgb_model": "xgboost loads a model from that file",
-    "f_params": "skorch loads saved parameters (torch.load) from that file",
-    "f_optimizer": "skorch loads a saved optimizer (torch.load) from that file",
-    "f_criterion": "skorch loads a saved criterion (torch.load) from that file",
-    "f_history": "skorch loads a saved history from that file",
-    "f_pickle": "skorch unpickles that file",
-    "dirname": "skorch checkpoints load their files from that directory",
-    "checkpoint": "skorch's LoadInitState loads a checkpoint's files",
-}
 
 
 @dataclass
@@ -112,7 +98,7 @@ def load_config(path: str | Path) -> dict[str, Any]:
 
 
 def check_no_file_params(table: str, model: str, keys: Any) -> None:
-    """Refuse parameters that make a library load a file (see ``FILE_PARAMS``).
+    """Refuse parameters that make a library load a file (``FILE_PARAMS`` of utils).
 
     Examples
     --------
@@ -123,7 +109,7 @@ def check_no_file_params(table: str, model: str, keys: Any) -> None:
     foldstack.exceptions.InvalidParameterError: Config [params.linear]: 'memory' cannot be set ...
     """
     for key in keys:
-        why = FILE_PARAMS.get(str(key).rsplit("__", 1)[-1])
+        why = file_param_reason(key)
         if why:
             raise InvalidParameterError(
                 f"Config [{table}.{model}]: {key!r} cannot be set in a config file: {why}, and "

@@ -29,26 +29,11 @@ from typing import Any
 import numpy as np
 
 from foldstack.exceptions import InvalidParameterError, UnsafeModelError
-from foldstack.utils._validation import did_you_mean, plain
+from foldstack.utils._validation import did_you_mean, file_param_reason, plain
 
 KINDS = ("int", "float", "categorical")
 _PRIMITIVE = (type(None), bool, int, float, str)
 
-# Parameters that make a library load a file (a pickle can run code).  The same list as
-# ``foldstack.cli._config.FILE_PARAMS``, which selection must not import (cli imports
-# selection); it belongs in a module both can import.
-FILE_PARAMS = {
-    "memory": "a Pipeline's `memory` is a joblib cache directory whose pickled results are "
-              "loaded",
-    "xgb_model": "xgboost loads a model from that file",
-    "f_params": "skorch loads saved parameters (torch.load) from that file",
-    "f_optimizer": "skorch loads a saved optimizer (torch.load) from that file",
-    "f_criterion": "skorch loads a saved criterion (torch.load) from that file",
-    "f_history": "skorch loads a saved history from that file",
-    "f_pickle": "skorch unpickles that file",
-    "dirname": "skorch checkpoints load their files from that directory",
-    "checkpoint": "skorch's LoadInitState loads a checkpoint's files",
-}
 
 
 class OutsideSpaceError(UnsafeModelError):
@@ -59,7 +44,7 @@ class OutsideSpaceError(UnsafeModelError):
 
 
 def check_no_file_params(params: Mapping[str, Any]) -> None:
-    """Refuse a parameter that makes a library load a file (see ``FILE_PARAMS``), set to
+    """Refuse a parameter that makes a library load a file (``FILE_PARAMS`` of utils), set to
     anything but None, before it reaches an estimator.
 
     Examples
@@ -71,7 +56,7 @@ def check_no_file_params(params: Mapping[str, Any]) -> None:
     foldstack.exceptions.InvalidParameterError: tune: 'memory' cannot be set by tuning: ...
     """
     for key, value in params.items():
-        why = FILE_PARAMS.get(str(key).rsplit("__", 1)[-1])
+        why = file_param_reason(key)
         if why and value is not None:
             raise InvalidParameterError(
                 f"tune: {key!r} cannot be set by tuning: {why}, and loading a file such as a "

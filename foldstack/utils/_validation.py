@@ -162,3 +162,32 @@ def check_option(owner: str, name: str, value: Any, options: Iterable[str]) -> s
 def plain(value: Any) -> Any:
     """A NumPy scalar as the Python value it holds (so messages show 'b', not np.str_('b'))."""
     return value.item() if isinstance(value, np.generic) else value
+
+
+# Parameters that make a library read a file or directory, by their last name part (so
+# `columns__num__memory` counts).  Config files are shared: loading a pickle can run code.
+FILE_PARAMS = {
+    "memory": "a Pipeline's `memory` is a joblib cache directory whose pickled results are "
+              "loaded",
+    "xgb_model": "xgboost loads a model from that file",
+    "f_params": "skorch loads saved parameters (torch.load) from that file",
+    "f_optimizer": "skorch loads a saved optimizer (torch.load) from that file",
+    "f_criterion": "skorch loads a saved criterion (torch.load) from that file",
+    "f_history": "skorch loads a saved history from that file",
+    "f_pickle": "skorch unpickles that file",
+    "dirname": "skorch checkpoints load their files from that directory",
+    "checkpoint": "skorch's LoadInitState loads a checkpoint's files",
+}
+
+
+def file_param_reason(key: Any) -> str | None:
+    """Why ``key`` (``step__param`` or ``param``) may not come from a file, or None.
+
+    Examples
+    --------
+    >>> file_param_reason("columns__num__memory")[:20]
+    "a Pipeline's `memory"
+    >>> file_param_reason("model__C") is None
+    True
+    """
+    return FILE_PARAMS.get(str(key).rsplit("__", 1)[-1])
