@@ -50,34 +50,25 @@ def _copy(workdir, tmp_path):
     return run
 
 
-def test_report_never_runs_a_planted_pickle(workdir, tmp_path, capsys):
+@pytest.mark.parametrize("command", ["report", "predict"])
+def test_no_command_runs_a_pickle_planted_in_any_file(workdir, tmp_path, capsys, command):
+    """Every file of the run directory, one at a time: refused (2) or not needed (0)."""
     marker = tmp_path / "code-ran"
-    rels = _files(workdir / "run", "report") + [p.relative_to(workdir / "run") for p in
-                                                (workdir / "run").glob("*.json")]
-    assert len(rels) >= 10
+    rels = _files(workdir / "run", ".")
+    assert len(rels) >= 30
     for rel in rels:
         run = _copy(workdir, tmp_path / str(rel).replace("/", "_"))
         _plant(run, rel, marker)
-        code = main(["report", str(run)])
+        argv = (["report", str(run)] if command == "report" else
+                ["predict", str(run), str(workdir / "test.csv"), "-o", str(tmp_path / "p.csv")])
+        code = main(argv)
         err = capsys.readouterr().err
         assert code in (0, 2), (rel, code, err)
+        if command == "predict" and rel.parts[0] == "model":
+            assert code == 2 and ("modified after saving" in err or "damaged" in err), err
         assert "unexpected error" not in err, rel
         assert not marker.exists(), rel
-
-
-def test_predict_never_runs_a_planted_pickle(workdir, tmp_path, capsys):
-    marker = tmp_path / "code-ran"
-    rels = _files(workdir / "run", "model")
-    assert any(r.name == "arrays.bin" for r in rels)
-    for rel in rels:
-        run = _copy(workdir, tmp_path / str(rel).replace("/", "_"))
-        _plant(run, rel, marker)
-        code = main(["predict", str(run), str(workdir / "test.csv"), "-o",
-                     str(tmp_path / "p.csv")])
-        err = capsys.readouterr().err
-        assert code == 2, (rel, code, err)
-        assert "modified after saving" in err or "damaged" in err, err
-        assert not marker.exists(), rel
+        shutil.rmtree(run.parent)
 
 
 def test_resume_from_a_planted_cache_recomputes(workdir, tmp_path, capsys):
