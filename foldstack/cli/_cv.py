@@ -142,14 +142,15 @@ def run_cv(args: argparse.Namespace, where: dict | None = None) -> int:
                 "versions": library_versions(), "seed": opts.seed, "status": "running",
                 "started": time.strftime("%Y-%m-%dT%H:%M:%S")}
     files.record(out / "run.json")
-    write_json(run_info, out / "run.json")
+    write_json(run_info, out / "run.json", inside=out)
     try:
         return _run(fs, opts, args, X, y, task, groups, scoring, candidates, out, files,
                     run_info, start, save_model)
     except KeyboardInterrupt:
         with defer_interrupts():  # say so in run.json; a second Ctrl-C waits for it
             if (read_run(out) or {}).get("status") == "running":
-                write_json({**run_info, "status": "interrupted"}, out / "run.json")
+                write_json({**run_info, "status": "interrupted"}, out / "run.json",
+                           inside=out)
         raise
 
 
@@ -183,7 +184,7 @@ def _run(fs: Any, opts: RunOptions, args: argparse.Namespace, X: Any, y: Any, ta
         details = "; ".join(f"{n}: {e.splitlines()[0]}" for n, e in report.failures.items())
         write_json({**run_info, "status": "failed",
                     "candidates": {n: r.status for n, r in report.results.items()}},
-                   out / "run.json")
+                   out / "run.json", inside=out)
         with files.watch(out / "report"):
             report.save(out / "report")
         raise CandidateFailedError(f"No candidate finished (every one failed or ran out of "
@@ -199,6 +200,9 @@ def run_report(args: argparse.Namespace) -> int:
     from foldstack.cli._finish import render_report
 
     run_dir = Path(args.run_dir)
+    if read_run(run_dir) is None and (run_dir / "run.json").is_file():
+        raise DataError(f"'{run_dir / 'run.json'}' is damaged: it is not a run record foldstack "
+                        "wrote. Give the --out directory of `foldstack cv` (or rerun it).")
     if read_run(run_dir) is None or not (run_dir / "report").exists():
         raise DataError(f"'{run_dir}' is not a finished foldstack run directory (no run.json "
                         "and report/). Give the --out directory of `foldstack cv`.")

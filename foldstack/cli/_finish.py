@@ -13,7 +13,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from foldstack.cli._outputs import RunFiles, atomic_path, read_run, write_csv, write_json
+from foldstack.cli._outputs import (
+    RunFiles,
+    atomic_path,
+    check_inside,
+    read_json,
+    read_run,
+    write_csv,
+    write_json,
+)
 from foldstack.utils._parallel import defer_interrupts
 
 logger = logging.getLogger("foldstack.cli")
@@ -119,19 +127,19 @@ def finish_run(report: Any, X: Any, y: Any, opts: Any, out: Path, run_info: dict
                                               "data_summary.json", "diagnosis.json",
                                               "run.json", "report.html")}
     files.record(*outputs.values())
-    write_csv(report.leaderboard(), outputs["leaderboard.csv"], index=True)
-    with atomic_path(outputs["oof.parquet"]) as tmp:
+    write_csv(report.leaderboard(), outputs["leaderboard.csv"], index=True, inside=out)
+    with atomic_path(outputs["oof.parquet"], inside=out) as tmp:
         _oof_frame(report).to_parquet(tmp, index=False)
     summary = data_summary(X, y)
-    write_json(summary, outputs["data_summary.json"])
-    with atomic_path(outputs["diagnosis.json"]) as tmp:
+    write_json(summary, outputs["data_summary.json"], inside=out)
+    with atomic_path(outputs["diagnosis.json"], inside=out) as tmp:
         diagnosis.to_json(tmp, orient="index", default_handler=str)
     status = {n: r.status for n, r in report.results.items()}
     run_info = {**run_info, "status": "finished", "chosen": chosen,
                 "candidates": status, "seconds": round(time.time() - start, 2),
                 "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
                 "ensembles": {k: _describe(e) for k, e in ensembles.items()}}
-    write_json(run_info, outputs["run.json"])
+    write_json(run_info, outputs["run.json"], inside=out)
     render_report(out, report=report, diagnosis=diagnosis, ensembles=ensembles)
     if not quiet:
         print_leaderboard(report, diagnosis, out, chosen)
@@ -148,6 +156,8 @@ def install_model(save_model: Any, model: Any, path: Path, files: RunFiles,
     Ctrl-C is held back until the move is done.
     """
     staging = path.with_name(f".{path.name}-new")
+    check_inside(path, files.root)     # never through a link: checked by --out, and again here
+    check_inside(staging, files.root)
     if staging.exists():  # left by a run killed while installing (foldstack's own name)
         shutil.rmtree(staging)
     try:
@@ -187,8 +197,6 @@ def _describe(ens: Any) -> dict:
 def render_report(out: Path, *, report: Any = None, diagnosis: Any = None,
                   ensembles: dict | None = None) -> Path:
     """Write ``out/report.html`` from the files of a run directory (or the objects given)."""
-    import json
-
     from foldstack.report import write_html
     from foldstack.selection import CVReport
 
@@ -197,8 +205,8 @@ def render_report(out: Path, *, report: Any = None, diagnosis: Any = None,
     summary = None
     if (out / "data_summary.json").exists():
         try:
-            summary = json.loads((out / "data_summary.json").read_text(encoding="utf-8"))
-        except ValueError as exc:  # optional in the report: leave it out, say why
+            summary = read_json(out / "data_summary.json")
+        except (OSError, ValueError) as exc:  # optional in the report: leave it out, say why
             logger.warning("ignoring the damaged %s (%s); the report has no data summary",
                            out / "data_summary.json", exc)
         if not isinstance(summary, dict):
@@ -209,7 +217,7 @@ def render_report(out: Path, *, report: Any = None, diagnosis: Any = None,
     data_name = Path(str(data.get("path", "") if isinstance(data, dict) else "")).name or "run"
     chosen = info.get("chosen") if isinstance(info.get("chosen"), str) else None
     path = out / "report.html"
-    with atomic_path(path) as tmp:
+    with atomic_path(path, inside=out) as tmp:
         write_html(report, tmp, summary=summary, diagnosis=diagnosis, ensembles=ensembles,
                    run_info=meta, chosen=chosen,
                    title=f"foldstack report: {data_name}")

@@ -52,15 +52,26 @@ def escape_formulas(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def write_csv(df: pd.DataFrame, path: Path, index: bool = False) -> Path:
-    """Write a CSV atomically with spreadsheet formulas escaped."""
-    _atomic_write(path, escape_formulas(df).to_csv(index=index))
+def write_csv(df: pd.DataFrame, path: Path, index: bool = False, *,
+              inside: Path | None = None) -> Path:
+    """Write a CSV atomically with spreadsheet formulas escaped (``inside``: see atomic_path)."""
+    _atomic_write(path, escape_formulas(df).to_csv(index=index), inside)
     return path
 
 
-def write_json(obj: Any, path: Path) -> Path:
-    _atomic_write(path, json.dumps(obj, indent=2, default=_json_default))
+def write_json(obj: Any, path: Path, *, inside: Path | None = None) -> Path:
+    _atomic_write(path, json.dumps(obj, indent=2, default=_json_default), inside)
     return path
+
+
+def read_json(path: Path) -> Any:
+    """``path``'s JSON; ValueError (never RecursionError) for a damaged or crafted file."""
+    text = path.read_text(encoding="utf-8")
+    try:
+        return json.loads(text)
+    except RecursionError:   # "[[[[..." nested deeper than Python's stack
+        raise ValueError("its values are nested too deeply (not a file foldstack "
+                         "wrote)") from None
 
 
 def _json_default(v: Any) -> Any:
@@ -73,20 +84,81 @@ def _json_default(v: Any) -> Any:
     return repr(v)
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    with atomic_path(path) as tmp:
+def _atomic_write(path: Path, text: str, inside: Path | None = None) -> None:
+    with atomic_path(path, inside=inside) as tmp:
         tmp.write_text(text, encoding="utf-8")
 
 
+def _link_target(path: Path) -> str:
+    try:
+        return f" (to '{os.readlink(path)}')"
+    except OSError:
+        return ""
+
+
+def _link_problem(path: Path) -> str:
+    """``'<path>' is a symbolic link (to '<target>')``: what a refusal says."""
+    return f"'{path}' is a symbolic link{_link_target(path)}"
+
+
+def check_inside(path: Path, root: Path) -> None:
+    """Refuse to write ``path`` unless it stays inside ``root`` without a symbolic link.
+
+    Every part of ``path`` below ``root`` (``path`` itself included) must not be a symbolic
+    link, and ``path`` must resolve inside ``root``: a run directory from someone else cannot
+    aim a write (or a replacement) at a file outside it.  ``root`` itself may be a link.
+
+    Raises
+    ------
+    InvalidParameterError
+        Naming the link, and saying to remove it.
+    """
+    path, root = Path(path), Path(root)
+    try:
+        parts = path.relative_to(root).parts
+    except ValueError:
+        parts = None
+    problem = None
+    if parts is None or ".." in parts:
+        problem = f"'{path}' is not inside '{root}'"
+    else:
+        step = root
+        for part in parts:
+            step = step / part
+            if step.is_symlink():
+                problem = _link_problem(step)
+                break
+        else:
+            try:
+                path.resolve().relative_to(root.resolve())
+            except (OSError, RuntimeError, ValueError):
+                problem = f"'{path}' resolves outside '{root}'"
+    if problem is not None:
+        raise InvalidParameterError(
+            f"Refusing to write {path}: {problem}, so writing it could change a file outside "
+            f"the run directory '{root}'. Remove the link (or use a copy of the run directory "
+            "without links), or use another --out.")
+
+
 @contextlib.contextmanager
-def atomic_path(path: Path) -> Iterator[Path]:
+def atomic_path(path: Path, *, inside: Path | None = None) -> Iterator[Path]:
     """Yield a temporary path beside ``path``, renamed to ``path`` once the block succeeded.
 
     A reader never sees half a file, whatever stops the write.  A ``path`` that exists and is
     not a regular file (``/dev/stdout``, a named pipe) is written in place instead: renaming
     onto it would replace the device with a file.  An OSError names ``path``.
+
+    With ``inside`` (a run directory), ``path`` must stay inside it without a symbolic link
+    (:func:`check_inside`) and must be a regular file if it exists: nothing is written
+    through a link, and nothing in place.
     """
     path = Path(path)
+    if inside is not None:
+        check_inside(path, inside)
+        if path.exists() and not path.is_file():
+            raise InvalidParameterError(
+                f"Refusing to write {path}: it exists and is not a regular file. Remove it, "
+                "or use another --out.")
     try:
         if path.exists() and not path.is_file() and not path.is_dir():
             yield path
@@ -121,21 +193,37 @@ def default_out_dir(root: Path = Path("runs")) -> Path:
 
 
 def find_resumable(root: Path, run_key: str) -> Path | None:
-    """The newest run directory under ``root`` made by the same command on the same data."""
+    """The newest run directory under ``root`` made by the same command on the same data.
+
+    A directory whose ``run.json`` is missing or damaged is not a run; a symbolic link, or a
+    run that ``--out`` would refuse (:func:`check_run_dir`), is not resumed either: the
+    command then starts a new run instead of failing because of another directory.
+    """
     if not root.is_dir():
         return None
     for run in sorted((p for p in root.iterdir() if p.is_dir()), reverse=True):
         info = read_run(run)
-        if info and info.get("run_key") == run_key:
-            return run
+        if not info or info.get("run_key") != run_key:
+            continue
+        try:
+            if run.is_symlink():
+                raise InvalidParameterError(_link_problem(run))
+            check_run_dir(run)
+        except InvalidParameterError as exc:
+            logger.warning("not resuming %s: %s", run, exc)
+            continue
+        return run
     return None
 
 
 def read_run(path: Path) -> dict | None:
     """The ``run.json`` of a run directory, or None when it is missing or damaged."""
+    run_json = path / "run.json"
     try:
-        info = json.loads((path / "run.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):  # ValueError: not JSON, or not UTF-8 text
+        info = read_json(run_json)
+    except (OSError, ValueError) as exc:  # ValueError: not JSON, not UTF-8, nested too deeply
+        if run_json.exists():
+            logger.debug("ignoring the damaged %s (%s)", run_json, exc)
         return None
     return info if isinstance(info, dict) else None
 
@@ -164,6 +252,7 @@ class RunFiles:
         self.root = Path(root)
         self.files: set[str] = set()
         self.dirs: set[str] = set()
+        self.damaged = False   # a files.json that could not be read (nothing is removed)
         self.found = self._read()
 
     def _read(self) -> bool:
@@ -171,18 +260,20 @@ class RunFiles:
         if not path.is_file():
             return False
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            self.files = {f for f in data["files"] if isinstance(f, str)}
-            self.dirs = {d for d in data["dirs"] if isinstance(d, str)}
+            data = read_json(path)
+            files = {f for f in data["files"] if isinstance(f, str)}
+            dirs = {d for d in data["dirs"] if isinstance(d, str)}
         except (OSError, ValueError, KeyError, TypeError) as exc:
             logger.warning("ignoring the unreadable record of a run's files %s (%s): none of "
                            "its files will be removed", path, exc)
+            self.damaged = True
             return False
+        self.files, self.dirs = files, dirs
         return True
 
     def save(self) -> None:
         write_json({"format": 1, "files": sorted(self.files), "dirs": sorted(self.dirs)},
-                   self.root / RUN_FILES)
+                   self.root / RUN_FILES, inside=self.root)
 
     def relative(self, path: Path) -> str:
         """``path`` relative to the run directory, with ``/``."""
@@ -269,31 +360,90 @@ def summarize(paths: list[str], limit: int = 6) -> str:
                                        else "")
 
 
+#: The files ``foldstack cv`` writes (or replaces) at the top of a run directory.
+OUTPUT_FILES = ("run.json", RUN_FILES, "leaderboard.csv", "oof.parquet", "report.html",
+                "data_summary.json", "diagnosis.json")
+#: Its directories: foldstack writes, replaces and deletes anywhere inside them (the saved
+#: model, its staging directory, the report, the task cache and ``cache/tune.sqlite3``).
+OUTPUT_DIRS = ("model", ".model-new", "report", "cache")
+
+
+def _refuse(out: Path, problem: str) -> InvalidParameterError:
+    return InvalidParameterError(
+        f"--out '{out}': {problem}. foldstack writes, replaces and deletes files there, so "
+        "it could change files outside the run directory. Remove the link (or whatever is "
+        "there), or use another --out.")
+
+
+def check_run_dir(out: Path) -> None:
+    """Refuse a run directory whose outputs a symbolic link would lead elsewhere.
+
+    ``out``'s output files (:data:`OUTPUT_FILES`) must be regular files, its output
+    directories (:data:`OUTPUT_DIRS`) directories, and nothing inside those directories may be
+    a symbolic link (or a named pipe, a device): a run directory handed over by someone else
+    can then not make ``--force``, a resume or a new run write, replace or delete a file
+    outside it.  ``out`` itself is checked by the caller.
+
+    Raises
+    ------
+    InvalidParameterError
+        Naming the first offending path.
+    """
+    root = out.resolve()
+    for name in OUTPUT_FILES + OUTPUT_DIRS:
+        path = out / name
+        if path.is_symlink():
+            raise _refuse(out, _link_problem(path))
+        if not path.exists():
+            continue
+        try:
+            path.resolve().relative_to(root)
+        except (OSError, RuntimeError, ValueError):
+            raise _refuse(out, f"'{path}' resolves outside it") from None
+        if name in OUTPUT_FILES and not path.is_file():
+            raise _refuse(out, f"'{path}' is not a regular file")
+        if name in OUTPUT_DIRS and not path.is_dir():
+            raise _refuse(out, f"'{path}' is not a directory")
+    for name in OUTPUT_DIRS:
+        for parent, dirs, names in os.walk(out / name):
+            for entry in sorted(dirs + names):
+                path = Path(parent, entry)
+                if path.is_symlink():
+                    raise _refuse(out, _link_problem(path))
+                if not (path.is_dir() or path.is_file()):
+                    raise _refuse(out, f"'{path}' is not a regular file or directory")
+
+
 def prepare_out_dir(out: Path, run_key: str, *, resume: bool, force: bool) -> str:
     """Check ``out`` before any work: a new run, the same run resumed, or refuse another's.
 
-    With ``force``, the files an earlier foldstack run wrote there are removed (only those:
-    see :class:`RunFiles`) and the log says what was removed and what was kept.
+    ``out`` may not be a symbolic link, nor hold one where foldstack writes
+    (:func:`check_run_dir`).  With ``force``, the files an earlier foldstack run wrote there
+    are removed (only those: see :class:`RunFiles`) and the log says what was removed and
+    what was kept.
 
     Returns
     -------
     str
         ``"new"`` or ``"resume"``.
     """
+    if out.is_symlink():
+        raise _refuse(out, f"it is a symbolic link{_link_target(out)}")
     if out.exists() and not out.is_dir():
         raise InvalidParameterError(f"--out '{out}' exists and is not a directory. Give a "
                                     "directory (it is created if missing).")
     if not out.exists() or not any(out.iterdir()):
         out.mkdir(parents=True, exist_ok=True)
         return "new"
+    check_run_dir(out)
     info = read_run(out)
     files = RunFiles(out)
     if info is None and not files.found:
         if not force:
             raise InvalidParameterError(
-                f"--out '{out}' exists and holds other files (no foldstack run.json). Choose "
-                "another directory, or pass --force to write into it anyway (its files are "
-                "kept, except those with the names of foldstack's outputs).")
+                f"--out '{out}' exists and holds other files (no readable foldstack run.json). "
+                "Choose another directory, or pass --force to write into it anyway (its files "
+                "are kept, except those with the names of foldstack's outputs).")
         logger.info("--force: writing into %s, which holds no foldstack run; its %d files are "
                     "kept", out, len(files.others()))
         return "new"
@@ -307,9 +457,10 @@ def prepare_out_dir(out: Path, run_key: str, *, resume: bool, force: bool) -> st
             "reuse its cache (only new work is done), --force to replace it (only the files "
             "foldstack wrote are removed), or another --out.")
     if not files.found:
-        logger.info("--force: %s holds a run of an older foldstack that did not record its "
-                    "files: nothing is removed; the new run's files replace those of the same "
-                    "name", out)
+        logger.info("--force: %s holds a run %s: nothing is removed; the new run's files "
+                    "replace those of the same name", out,
+                    f"whose record of its files ({RUN_FILES}) is damaged" if files.damaged
+                    else "of an older foldstack that did not record its files")
         return "new"
     from foldstack.utils._parallel import defer_interrupts
 

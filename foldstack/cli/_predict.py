@@ -58,12 +58,66 @@ def check_schema(df: pd.DataFrame, schema: dict, id_col: str | None = None) -> p
     return X
 
 
+TASKS = ("binary", "multiclass", "regression")
+
+
+def _is_names(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def read_schema(path: Path, manifest: dict) -> dict:
+    """The training schema of the model in ``path``, its shape checked.
+
+    Raises
+    ------
+    DataError
+        The manifest holds no schema, or one that ``foldstack cv`` did not write.
+    """
+    metadata = manifest.get("metadata")
+    schema = metadata.get("schema") if isinstance(metadata, dict) else None
+    if not schema:
+        raise DataError(f"'{path}' holds no training schema; was it saved by `foldstack cv`? "
+                        "Use a model written by `foldstack cv`.")
+    if not isinstance(schema, dict):
+        problem = "it is not a table"
+    elif not _is_names(schema.get("columns")) or not schema["columns"]:
+        problem = "its 'columns' are not a list of column names"
+    elif not _is_names(schema.get("numeric", [])):
+        problem = "its 'numeric' columns are not a list of column names"
+    elif schema.get("task") not in TASKS:
+        problem = f"its 'task' is {schema.get('task')!r}, not one of {', '.join(TASKS)}"
+    elif not isinstance(schema.get("target"), str):
+        problem = "its 'target' is not a column name"
+    else:
+        return schema
+    raise DataError(f"The training schema of the model in '{path}' is damaged: {problem}. "
+                    "Save the model again (rerun `foldstack cv`), or use a model written by "
+                    "`foldstack cv`.")
+
+
+def check_model(path: Path, model: object, *, proba: bool) -> None:
+    """Refuse a loaded model that cannot make the predictions asked for."""
+    needs = ["predict"] + (["predict_proba"] if proba else [])
+    missing = [m for m in needs if not callable(getattr(model, m, None))]
+    if proba and not missing:
+        try:
+            classes = list(getattr(model, "classes_", None))
+        except TypeError:
+            classes = None
+        if classes is None:
+            missing.append("classes_")
+    if missing:
+        raise DataError(
+            f"The model in '{path}' cannot predict: it loaded as a {type(model).__name__!r} "
+            f"object, which has no {', '.join(missing)}. The directory is damaged or was not "
+            "written by `foldstack cv`: save the model again (rerun `foldstack cv`), or use a "
+            "model written by `foldstack cv`.")
+
+
 def run_predict(args: argparse.Namespace) -> int:
     path = model_dir(args.model)
     manifest = read_manifest(path)
-    schema = manifest["metadata"].get("schema")
-    if not schema:
-        raise DataError(f"'{path}' holds no training schema; was it saved by `foldstack cv`?")
+    schema = read_schema(path, manifest)
     # ids are written as they were read: "0012" must not come back as 12.0
     df = load_table(args.data, text_columns=[args.id_col] if args.id_col else [])
     if args.id_col is not None and args.id_col not in df.columns:
@@ -73,6 +127,7 @@ def run_predict(args: argparse.Namespace) -> int:
     X = check_schema(df, schema, args.id_col)
     model = load_model(path, allow_pickle=args.allow_pickle)
     task, target = schema["task"], schema["target"]
+    check_model(path, model, proba=bool(args.proba) and task != "regression")
     out = pd.DataFrame(index=df.index)
     if args.id_col is not None:
         out[args.id_col] = df[args.id_col].to_numpy()
