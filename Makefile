@@ -28,6 +28,8 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(VENV)/bin/ruff check foldstack tests bench examples
 	$(PY) -m pytest -q
+	# The docstring examples; naming foldstack overrides testpaths, so the suite is not rerun.
+	$(PY) -m pytest -q --doctest-modules foldstack -p no:cacheprovider
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check foldstack tests bench examples

@@ -12,8 +12,8 @@ from foldstack.data import infer_task, load_table
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
-_SUBPACKAGES = ("cli", "data", "diagnostics", "ensemble", "exceptions", "models", "report",
-                "selection")
+_SUBPACKAGES = ("cli", "data", "diagnostics", "ensemble", "exceptions", "models", "persist",
+                "report", "selection")
 _LAZY = {"AutoEnsembleClassifier": "foldstack._auto", "AutoEnsembleRegressor": "foldstack._auto"}
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "infer_task",
     "load_table",
     "models",
+    "persist",
     "report",
     "selection",
 ]
