@@ -8,9 +8,9 @@ leaderboard next to the single models.
 """
 
 from foldstack.ensemble._averaging import AveragingClassifier, AveragingRegressor
-from foldstack.ensemble._crossfit import add_to_report, cross_fit_score, ensemble_result
 from foldstack.ensemble._greedy import greedy_weights
 from foldstack.ensemble._optimize import optimize_weights
+from foldstack.ensemble._scores import add_to_report, cross_fit_score, ensemble_result
 from foldstack.ensemble._stacking import (
     StackingClassifier,
     StackingRegressor,

@@ -30,6 +30,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from foldstack.data import check_X_y
+from foldstack.ensemble._crossfit import cross_fit, mean_fold_score
 from foldstack.exceptions import (
     CandidateFailedError,
     CandidateFailedWarning,
@@ -223,8 +224,6 @@ class BaseEnsemble(NamedMembersMixin, BaseEstimator, metaclass=ABCMeta):
                     setattr(self, attr, getattr(models[0], attr))
 
     def _fit_from_report(self, report: CVReport, X: Any = None, warn: bool = True) -> Any:
-        from foldstack.ensemble._crossfit import cross_fit, mean_fold_score
-
         names = usable_names(self, report, warn=warn)
         self.cv_report_ = report
         report = report.subset(names)

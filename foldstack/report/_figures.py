@@ -1,4 +1,8 @@
-"""The figures and tables of the HTML report, drawn with foldstack.diagnostics."""
+"""The figures and tables of the HTML report, drawn with foldstack.diagnostics.
+
+Every plot is a :class:`~foldstack.diagnostics._figure.FoldstackFigure`; its ``to_png`` is
+the one path from a figure to the PNG bytes that ``_html`` embeds.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,8 @@ from typing import Any
 import pandas as pd
 
 logger = logging.getLogger(__name__)
+
+FIGURE_DPI = 110  # resolution of the PNG images embedded in the report
 
 
 def _epoch_curves(report: Any) -> dict[str, Any]:
@@ -34,7 +40,6 @@ def report_figures(report: Any, *, chosen: str | None = None,
     out with a log message, never failing the report.
     """
     from foldstack import diagnostics as D
-    from foldstack.report._html import figure_to_png
 
     best = chosen if chosen in report.ok_names else (report.best() if report.ok_names else None)
     jobs: list[tuple[str, Any]] = [
@@ -65,7 +70,7 @@ def report_figures(report: Any, *, chosen: str | None = None,
         except Exception as exc:  # a missing plot must not cost the whole report
             logger.warning("plot %r left out: %s", caption, exc)
             continue
-        out[caption] = figure_to_png(fig)
+        out[caption] = fig.to_png(dpi=FIGURE_DPI)
     return out
 
 

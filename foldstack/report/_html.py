@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 import logging
 import os
 from collections.abc import Mapping
@@ -12,6 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+from foldstack.report._figures import report_figures, report_tables
+from foldstack.report._summary import data_summary
 
 logger = logging.getLogger(__name__)
 
@@ -35,12 +37,6 @@ border-radius:.3rem;background:#ddf4ff}
 def e(value: Any) -> str:
     """HTML-escape anything (quotes included)."""
     return html.escape(str(value), quote=True)
-
-
-def figure_to_png(fig: Any, dpi: int = 110) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
-    return buf.getvalue()
 
 
 def _img(png: bytes, caption: str) -> str:
@@ -225,9 +221,6 @@ def write_html(report: Any, path: str | os.PathLike, *, X: Any = None, y: Any = 
     --------
     >>> fs.report.write_html(report, "report.html", X=X, y=y)   # doctest: +SKIP
     """
-    from foldstack.report._figures import report_figures, report_tables
-    from foldstack.report._summary import data_summary
-
     if diagnosis is None:
         from foldstack.diagnostics import diagnose
         diagnosis = diagnose(report)

@@ -24,6 +24,7 @@ from foldstack.exceptions import (
     InvalidParameterError,
 )
 from foldstack.selection._cache import TaskCache, fingerprint
+from foldstack.selection._fold_average import predict_aligned
 from foldstack.selection._progress import task_progress
 from foldstack.selection._report import CandidateResult, CVReport
 from foldstack.selection._scoring import Metric, resolve_scoring, score_predictions
@@ -290,26 +291,6 @@ def _base_fingerprint(data_fp: str, metrics: tuple[Metric, ...], task: str,
 
 def _take(X: Any, idx: np.ndarray) -> Any:
     return X.iloc[idx] if isinstance(X, (pd.DataFrame, pd.Series)) else X[idx]
-
-
-def predict_aligned(est: Any, X: Any, codes: np.ndarray | None) -> np.ndarray:
-    """Predicted values, or class probabilities with one column per class code.
-
-    ``est`` was fitted on class codes ``0..K-1`` (``codes = np.arange(K)``); a fold whose
-    training part missed a class gives that class probability 0.
-    """
-    if codes is None:
-        return np.asarray(est.predict(X), dtype=float).ravel()
-    own = np.asarray(est.classes_).astype(np.int64)
-    if hasattr(est, "predict_proba"):
-        proba = np.asarray(est.predict_proba(X), dtype=float)
-    else:  # a classifier without probabilities: one-hot of its predictions
-        proba = (np.asarray(est.predict(X))[:, None] == own[None, :]).astype(float)
-    if proba.shape[1] == len(codes):
-        return proba
-    out = np.zeros((proba.shape[0], len(codes)))
-    out[:, own] = proba
-    return out
 
 
 def _run_task(fold: int, name: str, estimator: Any, X: Any, y: np.ndarray, train: np.ndarray,

@@ -1,10 +1,30 @@
-"""Predict with the average of a candidate's K fold models (no refit)."""
+"""One fold model's aligned predictions, and the average of a candidate's K fold models."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import numpy as np
+
+
+def predict_aligned(est: Any, X: Any, codes: np.ndarray | None) -> np.ndarray:
+    """Predicted values, or class probabilities with one column per class code.
+
+    ``est`` was fitted on class codes ``0..K-1`` (``codes = np.arange(K)``); a fold whose
+    training part missed a class gives that class probability 0.
+    """
+    if codes is None:
+        return np.asarray(est.predict(X), dtype=float).ravel()
+    own = np.asarray(est.classes_).astype(np.int64)
+    if hasattr(est, "predict_proba"):
+        proba = np.asarray(est.predict_proba(X), dtype=float)
+    else:  # a classifier without probabilities: one-hot of its predictions
+        proba = (np.asarray(est.predict(X))[:, None] == own[None, :]).astype(float)
+    if proba.shape[1] == len(codes):
+        return proba
+    out = np.zeros((proba.shape[0], len(codes)))
+    out[:, own] = proba
+    return out
 
 
 class FoldAverage:
@@ -34,16 +54,12 @@ class FoldAverage:
         return True
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        from foldstack.selection._cv import predict_aligned
-
         if self.classes_ is None:
             raise AttributeError("predict_proba is only available for classifiers.")
         codes = np.arange(len(self.classes_))
         return np.mean([predict_aligned(m, X, codes) for m in self.models], axis=0)
 
     def predict(self, X: Any) -> np.ndarray:
-        from foldstack.selection._cv import predict_aligned
-
         if self.classes_ is not None:
             return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
         return np.mean([predict_aligned(m, X, None) for m in self.models], axis=0)
