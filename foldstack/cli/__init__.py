@@ -203,7 +203,3 @@ def _interrupted_message(args: Any, where: dict) -> str:
             return f"interrupted after writing {args.output}."
         return f"interrupted: {args.output} was not written."
     return "interrupted."
-
-
-def _entry() -> None:  # pragma: no cover - console script
-    sys.exit(main())

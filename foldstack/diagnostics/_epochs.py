@@ -12,6 +12,7 @@ import pandas as pd
 
 from foldstack.exceptions import DataError, InvalidParameterError
 from foldstack.selection import CVReport
+from foldstack.utils._estimators import wrapped_estimators
 
 # Reading rules of epoch curves.  Each constant is a share of the loss scale (the loss of a
 # constant prediction when known, else the curve's median level) unless said otherwise.
@@ -226,23 +227,14 @@ def find_history(model: Any) -> tuple[Any, list[dict]] | None:
     Looks for foldstack's ``history_`` (list of dicts) or a skorch net's ``history`` through
     Pipelines and fitted wrappers (``regressor_``, ``estimator_``).
     """
-    for _ in range(10):
-        hist = getattr(model, "history_", None)
+    for _, step in wrapped_estimators(model, fitted=True):
+        hist = getattr(step, "history_", None)
         if isinstance(hist, list) and hist and isinstance(hist[0], Mapping):
-            return model, [dict(row) for row in hist]
-        if type(model).__name__ != "History" and hasattr(model, "module_") and \
-                hasattr(model, "history"):
-            return model, [{k: v for k, v in row.items() if k != "batches"}
-                           for row in model.history]
-        steps = getattr(model, "steps", None)
-        if isinstance(steps, list) and steps:
-            model = steps[-1][1]
-            continue
-        inner = next((getattr(model, a) for a in ("best_estimator_", "regressor_", "estimator_")
-                      if getattr(model, a, None) is not None), None)
-        if inner is None:
-            return None
-        model = inner
+            return step, [dict(row) for row in hist]
+        if type(step).__name__ != "History" and hasattr(step, "module_") and \
+                hasattr(step, "history"):
+            return step, [{k: v for k, v in row.items() if k != "batches"}
+                          for row in step.history]
     return None
 
 

@@ -14,6 +14,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from foldstack.models import TabularMLPClassifier, TabularMLPRegressor
+from foldstack.utils._estimators import final_estimator
+
 _DEFAULT = object()
 
 
@@ -47,6 +50,7 @@ class Family:
     body: str | None = None  # the parameter taking a user's own network (a class)
     body_params: str | None = None  # the parameter holding that network's settings
     architecture: tuple = ()  # parameters that build the default network, unused by the user's
+    types: tuple = ()  # classes the estimator may be an instance of (besides ``classes``)
 
 
 def _times(factor: float, cap: float | None = None, floor: float | None = None
@@ -131,7 +135,7 @@ _AVERAGE = "more averaging"
 
 FAMILIES: tuple[Family, ...] = (
     Family(
-        "mlp", frozenset({"_BaseTabularMLP"}),
+        "mlp", frozenset(), types=(TabularMLPClassifier, TabularMLPRegressor),
         variance={
             _MORE_DATA: (Knob("augmentation", "set", _set_if("noise", lambda v: v is None)),
                          Knob("augmentation_strength", "raise", _times(2),
@@ -303,41 +307,12 @@ _CONSISTENT = {
 }
 
 
-def final_estimator(estimator: Any) -> tuple[str, Any]:
-    """The estimator that learns, and the ``set_params`` prefix that reaches it.
-
-    Descends through Pipelines (last step) and wrappers holding one estimator in a
-    ``regressor`` or ``estimator`` parameter.
-
-    Examples
-    --------
-    >>> from sklearn.pipeline import make_pipeline
-    >>> from sklearn.preprocessing import StandardScaler
-    >>> from sklearn.tree import DecisionTreeClassifier
-    >>> final_estimator(make_pipeline(StandardScaler(), DecisionTreeClassifier()))[0]
-    'decisiontreeclassifier__'
-    """
-    prefix = ""
-    for _ in range(10):  # wrappers nest a few levels at most
-        steps = getattr(estimator, "steps", None)
-        if isinstance(steps, list) and steps and steps[-1][1] not in (None, "passthrough"):
-            name, estimator = steps[-1]
-            prefix += f"{name}__"
-            continue
-        params = estimator.get_params(deep=False) if hasattr(estimator, "get_params") else {}
-        inner = next(((k, params[k]) for k in ("regressor", "estimator")
-                      if hasattr(params.get(k), "fit")), None)
-        if inner is None:
-            break
-        prefix += f"{inner[0]}__"
-        estimator = inner[1]
-    return prefix, estimator
-
-
 def family_of(estimator: Any) -> Family | None:
-    """The :class:`Family` of a (final) estimator, from the class names in its MRO."""
+    """The :class:`Family` of a (final) estimator, from the class names in its MRO (or its
+    class, for families given by ``types``)."""
     names = {c.__name__ for c in type(estimator).__mro__}
-    return next((f for f in FAMILIES if f.classes & names), None)
+    return next((f for f in FAMILIES
+                 if f.classes & names or (f.types and isinstance(estimator, f.types))), None)
 
 
 def _fmt(value: Any) -> str:

@@ -6,26 +6,7 @@ from typing import Any
 
 import pandas as pd
 
-# attributes under which common wrappers keep the fitted model that does the learning
-_WRAPPED = ("best_estimator_", "regressor_", "estimator_")
-
-
-def final_estimator(estimator: Any) -> Any:
-    """The fitted model inside ``estimator``: the last step of a Pipeline, the refitted
-    estimator of a search (``best_estimator_``) or of a ``TransformedTargetRegressor``."""
-    seen = 0
-    while seen < 10:
-        seen += 1
-        steps = getattr(estimator, "steps", None)
-        if isinstance(steps, list) and steps:
-            estimator = steps[-1][1]
-            continue
-        inner = next((getattr(estimator, a) for a in _WRAPPED
-                      if getattr(estimator, a, None) is not None), None)
-        if inner is None:
-            return estimator
-        estimator = inner
-    return estimator
+from foldstack.utils._estimators import final_estimator
 
 
 def epoch_history(estimator: Any) -> pd.DataFrame | None:
@@ -44,7 +25,7 @@ def epoch_history(estimator: Any) -> pd.DataFrame | None:
     >>> epoch_history(LinearRegression()) is None
     True
     """
-    history = getattr(final_estimator(estimator), "history_", None)
+    history = getattr(final_estimator(estimator, fitted=True)[1], "history_", None)
     if history is None:
         return None
     return pd.DataFrame([{k: v for k, v in dict(row).items() if k != "batches"}

@@ -41,7 +41,6 @@ OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw")
 LR_SCHEDULES = ("none", "step", "exponential", "plateau", "cosine", "onecycle")
 AUGMENTATIONS = ("noise", "mixup")
 NUMERIC_EMBEDDINGS = ("periodic",)
-HISTORY_KEYS = ("epoch", "train_loss", "valid_loss", "valid_score", "lr", "dur")
 
 
 def auto_batch_size(n_rows: int) -> int:
@@ -129,16 +128,15 @@ class _BaseTabularMLP(BaseEstimator):
         "verbose": [Interval(int, 0, None), "boolean"],
     }
 
-    def __init__(self, *, depth=3, width=128, hidden_layer_sizes=None, activation="silu",
-                 batch_norm=False, dropout=0.1, module=None, module_params=None,
-                 optimizer="adamw", lr=2e-3, momentum=0.9, weight_decay=1e-4,
-                 lr_schedule="cosine", lr_schedule_params=None, batch_size="auto",
-                 max_epochs="auto", early_stopping="auto", validation_fraction=0.1, patience=16,
-                 grad_clip=None, augmentation=None, augmentation_strength=0.2,
-                 numeric_transform="quantile", numeric_features=None, categorical_features=None,
-                 one_hot_max_categories=8, max_categories=512, min_frequency=3,
-                 max_embedding_dim=16, numeric_embedding="periodic", device="cpu",
-                 random_state=None, verbose=0):
+    # No defaults here: each subclass's __init__ declares the parameters and their defaults
+    # (which differ: activation, augmentation), and get_params / clone read those.
+    def __init__(self, *, depth, width, hidden_layer_sizes, activation, batch_norm, dropout,
+                 module, module_params, optimizer, lr, momentum, weight_decay, lr_schedule,
+                 lr_schedule_params, batch_size, max_epochs, early_stopping,
+                 validation_fraction, patience, grad_clip, augmentation,
+                 augmentation_strength, numeric_transform, numeric_features,
+                 categorical_features, one_hot_max_categories, max_categories, min_frequency,
+                 max_embedding_dim, numeric_embedding, device, random_state, verbose):
         self.depth = depth
         self.width = width
         self.hidden_layer_sizes = hidden_layer_sizes

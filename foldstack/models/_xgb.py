@@ -28,12 +28,12 @@ from typing import Any
 import numpy as np
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelEncoder
-from sklearn.utils import _safe_indexing
-from sklearn.utils.validation import _num_samples, check_is_fitted
+from sklearn.utils.validation import check_is_fitted
 from xgboost import XGBClassifier, XGBRegressor
 from xgboost.callback import TrainingCallback
 
 from foldstack.models._mlp import SMALL_TABLE_ROWS
+from foldstack.utils._indexing import n_rows, take_rows
 from foldstack.utils._parallel import check_interrupt, defer_interrupts, interrupt_pending
 from foldstack.utils._validation import Interval, Options, check_params
 
@@ -120,7 +120,7 @@ def _fit_rounds(model: Any, fit: Callable[..., Any], X: Any, y: np.ndarray,
 
 def _fit_rounds_deferred(model: Any, fit: Callable[..., Any], X: Any, y: np.ndarray,
                          stratify: bool, fit_params: dict) -> None:
-    on = (_num_samples(X) >= SMALL_TABLE_ROWS if model.early_stopping == "auto"
+    on = (n_rows(X) >= SMALL_TABLE_ROWS if model.early_stopping == "auto"
           else model.early_stopping)
     split = (_validation_split(model, y, stratify)
              if on and fit_params.get("eval_set") is None else None)
@@ -132,12 +132,12 @@ def _fit_rounds_deferred(model: Any, fit: Callable[..., Any], X: Any, y: np.ndar
     train, valid = split
     inner = dict(fit_params)
     if (weight := fit_params.get("sample_weight")) is not None:
-        inner["sample_weight"] = _safe_indexing(weight, train)
-        inner["sample_weight_eval_set"] = [_safe_indexing(weight, valid)]
+        inner["sample_weight"] = take_rows(weight, train)
+        inner["sample_weight_eval_set"] = [take_rows(weight, valid)]
     patience = model.early_stopping_rounds or DEFAULT_PATIENCE
     with _temporarily(model, n_estimators=model.max_estimators, early_stopping_rounds=patience):
-        fit(_safe_indexing(X, train), y[train], verbose=False,
-            eval_set=[(_safe_indexing(X, valid), y[valid])], **inner)
+        fit(take_rows(X, train), y[train], verbose=False,
+            eval_set=[(take_rows(X, valid), y[valid])], **inner)
     check_interrupt()  # not worth refitting on every row
     best = int(model.best_iteration) + 1
     # the refit sees 1 / (1 - frac) times the rows: scale the rounds alike
@@ -161,8 +161,13 @@ class _EarlyStoppedRounds:
         self.validation_fraction = validation_fraction
         self.max_estimators = max_estimators
 
-    def _wrapper_params(self) -> set[str]:
-        return set(super()._wrapper_params()) | _OWN_PARAMS
+    def get_xgb_params(self) -> dict[str, Any]:
+        """xgboost's parameters for the booster, without the three added here (xgboost would
+        warn that they are not used)."""
+        params = super().get_xgb_params()
+        for name in _OWN_PARAMS:
+            params.pop(name, None)
+        return params
 
 
 class TabularXGBRegressor(_EarlyStoppedRounds, XGBRegressor):

@@ -8,7 +8,7 @@ import os
 import tempfile
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -93,7 +93,6 @@ class CVReport:
     y: np.ndarray
     classes: np.ndarray | None = None
     data_fingerprint: str = ""
-    extras: Mapping[str, Any] = field(default_factory=dict)
 
     # -- views -------------------------------------------------------------------------------
     @property

@@ -141,3 +141,22 @@ def test_the_default_candidate_uses_it():
     assert isinstance(model, TabularXGBRegressor)
     assert (model.early_stopping, model.n_estimators, model.max_estimators) == ("auto", 300, 2000)
     assert "early_stopping" not in model.get_xgb_params()  # not passed to the booster
+
+
+@pytest.mark.parametrize("kind", ["frame", "array", "list"])
+def test_early_stopping_takes_frames_arrays_and_lists_without_unused_parameter_warnings(
+        kind, recwarn):
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(1100, 2))
+    y = X[:, 0] + 0.1 * rng.normal(size=1100)
+    w = np.ones(1100)
+    data = {"frame": pd.DataFrame(X, columns=["a", "b"]), "array": X, "list": X.tolist()}[kind]
+    weight = w.tolist() if kind == "list" else w
+    reg = TabularXGBRegressor(max_estimators=20, early_stopping_rounds=5)
+    reg.fit(data, y, sample_weight=weight)
+    assert reg.early_stopping_ and 1 <= reg.validation_rounds_ <= 20
+    assert not {"early_stopping", "validation_fraction", "max_estimators"} & set(
+        reg.get_xgb_params())
+    assert not [w for w in recwarn if "not used" in str(w.message)]
