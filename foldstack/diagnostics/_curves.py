@@ -15,9 +15,9 @@ import pandas as pd
 from sklearn.base import clone
 
 from foldstack.data import check_X_y, infer_task
-from foldstack.diagnostics._remedies import final_estimator
 from foldstack.exceptions import CandidateFailedError, CandidateFailedWarning, InvalidParameterError
 from foldstack.selection import cross_validate_candidates, make_splits
+from foldstack.utils._estimators import final_estimator
 from foldstack.utils._random import derive_seed
 
 logger = logging.getLogger(__name__)
