@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
+import math
+import numbers
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +19,12 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
+logger = logging.getLogger("foldstack.cli")
+
 ENSEMBLES = ("equal", "optimized", "greedy", "stacking")
+
+# Deprecated option names (config key and, with dashes, command-line option) -> current name.
+DEPRECATED = {"time_budget": "time_limit"}
 
 
 
@@ -35,7 +43,7 @@ class RunOptions:
     metrics: list[str] = field(default_factory=list)   # extra metrics
     ensemble: list[str] = field(default_factory=lambda: ["equal", "greedy", "stacking"])
     tune: int = 0
-    time_budget: float | None = None
+    time_limit: float | None = None
     out: str | None = None
     n_jobs: int | None = None
     backend: str = "loky"
@@ -88,7 +96,7 @@ def load_config(path: str | Path) -> dict[str, Any]:
             f"({COMMAND_LINE_ONLY[trusting[0]]}); a config file may come from someone else. "
             f"Remove the '{trusting[0]}' line and pass --{trusting[0].replace('_', '-')} "
             "yourself if you mean it.")
-    unknown = [k for k in raw if k not in _FIELDS]
+    unknown = [k for k in raw if k not in _FIELDS and k not in DEPRECATED]
     if unknown:
         k = unknown[0]
         raise InvalidParameterError(
@@ -119,10 +127,32 @@ def check_no_file_params(table: str, model: str, keys: Any) -> None:
 
 def merge_options(config: dict[str, Any], cli: dict[str, Any]) -> RunOptions:
     """Defaults, then the config file, then every option given on the command line."""
-    values = {**config, **{k: v for k, v in cli.items() if v is not None}}
+    config = _rename_deprecated(config, on_command_line=False)
+    cli = _rename_deprecated({k: v for k, v in cli.items() if v is not None},
+                             on_command_line=True)
+    values = {**config, **cli}
     opts = RunOptions(**{k: v for k, v in values.items() if k in _FIELDS})
     _validate(opts)
     return opts
+
+
+def _rename_deprecated(values: dict[str, Any], *, on_command_line: bool) -> dict[str, Any]:
+    """``values`` with each deprecated name renamed (with a log warning); both is an error."""
+    values = dict(values)
+    for old, new in DEPRECATED.items():
+        if old not in values:
+            continue
+        if on_command_line:
+            said_old, said_new = f"--{old.replace('_', '-')}", f"--{new.replace('_', '-')}"
+        else:
+            said_old, said_new = f"config key {old!r}", f"{new!r}"
+        if new in values:
+            raise InvalidParameterError(f"Give {said_new} only; {said_old} is its deprecated "
+                                        "alias.")
+        logger.warning("%s is deprecated and will be removed in a future release; use %s.",
+                       said_old, said_new)
+        values[new] = values.pop(old)
+    return values
 
 
 def _split_list(value: Any) -> list[str]:
@@ -166,8 +196,11 @@ def _validate(o: RunOptions) -> None:
             f"--n-jobs must be a non-zero integer: the number of parallel tasks, or a negative "
             f"number for all CPUs but N-1 (-1: all, -2: all but one, as in joblib); got "
             f"{o.n_jobs!r}.")
-    if o.time_budget is not None and not o.time_budget > 0:
-        raise InvalidParameterError(f"--time-budget must be > 0 seconds; got {o.time_budget}.")
+    t = o.time_limit
+    if t is not None and (isinstance(t, bool) or not isinstance(t, numbers.Real)
+                          or not (math.isfinite(t) and t > 0)):
+        raise InvalidParameterError(f"--time-limit must be a finite number of seconds > 0; "
+                                    f"got {t!r}.")
     if o.backend not in ("loky", "dask"):
         raise InvalidParameterError(f"--backend must be 'loky' or 'dask'; got {o.backend!r}.")
     if o.backend == "dask" and not o.scheduler:

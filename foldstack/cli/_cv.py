@@ -37,8 +37,8 @@ logger = logging.getLogger("foldstack.cli")
 
 def _cli_options(args: argparse.Namespace) -> dict[str, Any]:
     keys = ("target", "task", "models", "cv", "repeats", "group_col", "metric", "metrics",
-            "ensemble", "tune", "time_budget", "out", "n_jobs", "backend", "scheduler", "seed",
-            "drop", "allow_pickle")
+            "ensemble", "tune", "time_limit", "time_budget", "out", "n_jobs", "backend",
+            "scheduler", "seed", "drop", "allow_pickle")
     return {"data": args.data, **{k: getattr(args, k) for k in keys}}
 
 
@@ -157,7 +157,7 @@ def run_cv(args: argparse.Namespace, where: dict | None = None) -> int:
 def _run(fs: Any, opts: RunOptions, args: argparse.Namespace, X: Any, y: Any, task: str,
          groups: Any, scoring: Any, candidates: dict, out: Path, files: RunFiles,
          run_info: dict, start: float, save_model: Any) -> int:
-    budget = opts.time_budget
+    budget = opts.time_limit
     verbose = 0 if args.quiet else 1
     tuned: dict[str, Any] = {}
     with files.watch(out / "cache"), _backend(opts):
@@ -166,13 +166,13 @@ def _run(fs: Any, opts: RunOptions, args: argparse.Namespace, X: Any, y: Any, ta
             candidates, tuned = tune_candidates(
                 candidates, opts, X, y, task, groups, scoring, out / "cache",
                 deadline=None if budget is None else start + budget, verbose=verbose)
-        # a spent budget is still a (tiny) positive one: cross_validate_candidates refuses 0
+        # a spent limit is still a (tiny) positive one: cross_validate_candidates refuses 0
         remaining = None if budget is None else max(1e-9, start + budget - time.time())
         if candidates:
             report = fs.selection.cross_validate_candidates(
                 candidates, X, y, cv=opts.cv, n_repeats=opts.repeats, groups=groups,
                 scoring=scoring, task=task, n_jobs=opts.n_jobs, cache_dir=out / "cache",
-                time_budget=remaining, random_state=opts.seed, verbose=verbose)
+                time_limit=remaining, random_state=opts.seed, verbose=verbose)
         else:  # every model was tuned: start from an empty report on the same folds
             report = next(iter(tuned.values())).report.subset([])
     if interrupt_requested():

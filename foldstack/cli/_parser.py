@@ -37,8 +37,10 @@ def build_parser() -> argparse.ArgumentParser:
     cv.add_argument("--ensemble", help="comma-separated: equal,optimized,greedy,stacking or "
                                        "none (default equal,greedy,stacking)")
     cv.add_argument("--tune", type=int, help="tuning trials per model (default 0: no tuning)")
-    cv.add_argument("--time-budget", type=float, metavar="SECONDS",
+    cv.add_argument("--time-limit", type=float, metavar="SECONDS",
                     help="start no new work after this many seconds; report what finished")
+    cv.add_argument("--time-budget", type=float, metavar="SECONDS",
+                    help="deprecated alias of --time-limit")
     cv.add_argument("--config", help="TOML file with any of these options plus [params.MODEL] "
                                      "and [space.MODEL] tables")
     cv.add_argument("--out", help="output directory (default runs/<timestamp>)")

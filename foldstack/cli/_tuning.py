@@ -26,14 +26,14 @@ def tune_candidates(candidates: dict[str, Any], opts: Any, X: Any, y: Any, task:
                          groups=groups, n_repeats=opts.repeats, random_state=opts.seed)
     remaining, results = dict(candidates), {}
     for name, est in candidates.items():
-        timeout = None if deadline is None else deadline - time.time()
-        if timeout is not None and timeout <= 0:
-            logger.warning("time budget spent: %s is not tuned", name)
+        time_limit = None if deadline is None else deadline - time.time()
+        if time_limit is not None and time_limit <= 0:
+            logger.warning("time limit reached: %s is not tuned", name)
             continue
         space = opts.space.get(name) or search_space(name, task)
         logger.info("tuning %s: %d trials", name, opts.tune)
         result = tune(est, space, X, y, cv=splits, scoring=scoring, task=task,
-                      n_trials=opts.tune, timeout=timeout, cache_dir=cache,
+                      n_trials=opts.tune, time_limit=time_limit, cache_dir=cache,
                       study_name=f"{name}-seed{opts.seed}", random_state=opts.seed,
                       n_jobs=opts.n_jobs, verbose=verbose)
         logger.info("%s: best %s %.4f with %s", name, result.metric, result.best_score_,

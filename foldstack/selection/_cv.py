@@ -54,9 +54,10 @@ def cross_validate_candidates(
     n_jobs: int | None = None,
     error_score: float | str = np.nan,
     cache_dir: str | None = None,
-    time_budget: float | None = None,
+    time_limit: float | None = None,
     random_state: int | None = 0,
     verbose: int = 1,
+    time_budget: float | None = None,
 ) -> CVReport:
     """Cross-validate every candidate once, on one set of folds shared by all.
 
@@ -104,7 +105,7 @@ def cross_validate_candidates(
     cache_dir : str or path, default=None
         Store each finished task on disk; a rerun computes only what is missing (after an
         added candidate, an interruption or even SIGKILL).
-    time_budget : float, default=None
+    time_limit : float, default=None
         Seconds (finite, > 0) after which no new task starts; candidates left incomplete are
         marked ``"timeout"``.  None: no limit.
     random_state : int or None, default=0
@@ -112,6 +113,9 @@ def cross_validate_candidates(
         whose ``random_state`` is unset, so results do not depend on ``n_jobs``.
     verbose : int, default=1
         0 is silent; 1 draws a progress bar.
+    time_budget : float, default=None
+        Deprecated alias of ``time_limit`` (``FutureWarning``); it will be removed in a
+        future release.
 
     Returns
     -------
@@ -137,7 +141,9 @@ def cross_validate_candidates(
                                     f"{error_score!r}.")
     if not isinstance(verbose, numbers.Integral) or verbose < 0:
         raise InvalidParameterError(f"`verbose` must be an int >= 0; got {verbose!r}.")
-    for problem in (check_n_jobs(n_jobs), check_time_budget(time_budget)):
+    time_limit = resolve_deprecated_alias("cross_validate_candidates", "time_limit",
+                                          time_limit, "time_budget", time_budget)
+    for problem in (check_n_jobs(n_jobs), check_time_limit(time_limit)):
         if problem:
             raise InvalidParameterError(problem)
     X, y, y_fit, groups, task, classes, codes = _prepare_data(X, y, groups, task, named)
@@ -164,7 +170,7 @@ def cross_validate_candidates(
                 len(named), len(splits), len(tasks), len(done))
 
     n_threads = threads_per_task(n_jobs)
-    deadline = None if time_budget is None else time.time() + float(time_budget)
+    deadline = None if time_limit is None else time.time() + float(time_limit)
     total = len(named) * len(splits)
     with task_progress(total, len(done), verbose) as bar, broadcast_data(X, y_fit):
         results = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
@@ -198,14 +204,28 @@ def check_n_jobs(n_jobs: Any) -> str | None:
             f"one); got {n_jobs!r}.")
 
 
-def check_time_budget(time_budget: Any) -> str | None:
-    """What is wrong with ``time_budget`` (a sentence), or None when it is valid."""
-    if time_budget is None or (isinstance(time_budget, numbers.Real)
-                               and not isinstance(time_budget, bool)
-                               and math.isfinite(time_budget) and time_budget > 0):
+def check_time_limit(time_limit: Any) -> str | None:
+    """What is wrong with ``time_limit`` (a sentence), or None when it is valid."""
+    if time_limit is None or (isinstance(time_limit, numbers.Real)
+                              and not isinstance(time_limit, bool)
+                              and math.isfinite(time_limit) and time_limit > 0):
         return None
-    return ("`time_budget` must be a finite number of seconds > 0, or None for no time limit; "
-            f"got {time_budget!r}.")
+    return ("`time_limit` must be a finite number of seconds > 0, or None for no time limit; "
+            f"got {time_limit!r}.")
+
+
+def resolve_deprecated_alias(owner: str, name: str, value: Any, old_name: str,
+                             old_value: Any) -> Any:
+    """The value of ``name``, taken from its deprecated alias ``old_name`` when only that is
+    given (with a ``FutureWarning``); giving both is an error."""
+    if old_value is None:
+        return value
+    if value is not None:
+        raise InvalidParameterError(f"{owner}: give `{name}` only; `{old_name}` is its "
+                                    f"deprecated alias.")
+    warnings.warn(f"{owner}: `{old_name}` is deprecated and will be removed in a future "
+                  f"release; use `{name}` instead.", FutureWarning, stacklevel=3)
+    return old_value
 
 
 def _check_candidates(candidates: Any) -> dict[str, Any]:

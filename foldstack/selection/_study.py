@@ -514,7 +514,7 @@ def best_trial(study: Any, name: str) -> Any:
     if not errors:
         raise CandidateFailedError(
             f"tune: no trial of study {name!r} completed ({len(trials)} trials, {n_pruned} "
-            "pruned); raise n_trials or timeout.")
+            "pruned); raise n_trials or time_limit.")
     message, count = collections.Counter(errors).most_common(1)[0]
     raise CandidateFailedError(
         f"tune: all {len(trials)} trials of study {name!r} failed or were pruned "

@@ -36,6 +36,7 @@ from foldstack.selection._cv import (
     _run_task,
     _take,
     check_n_jobs,
+    resolve_deprecated_alias,
 )
 from foldstack.selection._progress import task_progress
 from foldstack.selection._report import CandidateResult, CVReport
@@ -152,7 +153,7 @@ def tune(
     groups: Any = None,
     task: str | None = None,
     n_trials: int | None = 50,
-    timeout: float | None = None,
+    time_limit: float | None = None,
     sampler: Any = "tpe",
     pruner: Any = "median",
     start_from_estimator: bool = True,
@@ -163,6 +164,7 @@ def tune(
     n_jobs: int | None = None,
     random_state: int | None = 0,
     verbose: int = 1,
+    timeout: float | None = None,
 ) -> TuneResult:
     """Search ``estimator``'s hyperparameters with Optuna on the shared folds.
 
@@ -195,8 +197,8 @@ def tune(
         Finished trials (complete, pruned or failed) the study should hold.  A resumed or
         shared study counts the trials it already has, so rerunning an interrupted call
         runs only the rest, and several processes given the same study stop together.
-        None runs until ``timeout``.
-    timeout : float, default=None
+        None runs until ``time_limit``.
+    time_limit : float, default=None
         Seconds (finite, > 0) after which no new trial starts; None: no time limit.
     sampler : {"tpe", "random", "grid"} or optuna sampler, default="tpe"
         ``"tpe"`` is multivariate TPE after ``min(10, max(5, n_trials // 3))`` random
@@ -250,6 +252,9 @@ def tune(
     verbose : int, default=1
         0 is silent; 1 draws a progress bar; 2 also shows Optuna's log of each trial.
         Optuna's log level is restored afterwards.
+    timeout : float, default=None
+        Deprecated alias of ``time_limit`` (``FutureWarning``); it will be removed in a
+        future release.
 
     Returns
     -------
@@ -285,8 +290,9 @@ def tune(
     ('default', 'tuned')
     """
     optuna = require_optuna()
+    time_limit = resolve_deprecated_alias("tune", "time_limit", time_limit, "timeout", timeout)
     named = _check_candidates({NAME: estimator})
-    _check_arguments(n_trials, timeout, nested, n_jobs, verbose)
+    _check_arguments(n_trials, time_limit, nested, n_jobs, verbose)
     sampler_spec = check_strategy("sampler", sampler, SAMPLERS, optuna.samplers.BaseSampler)
     pruner_spec = check_strategy("pruner", "none" if pruner is None else pruner, PRUNERS,
                                   optuna.pruners.BasePruner)
@@ -311,7 +317,7 @@ def tune(
         if outside:
             logger.info("tune: the estimator's own %s not in the space; the search starts "
                         "from sampled configurations", ", ".join(outside))
-    search = _Search(sampler_spec, pruner_spec, n_trials, timeout, n_jobs, random_state,
+    search = _Search(sampler_spec, pruner_spec, n_trials, time_limit, n_jobs, random_state,
                      verbose, first=first)
     with optuna_logging(verbose):
         storage_obj = open_storage(storage, cache_dir)
@@ -490,7 +496,7 @@ class _Search:
     sampler: Any
     pruner: Any
     n_trials: int | None
-    timeout: float | None
+    time_limit: float | None
     n_jobs: int | None
     random_state: int | None
     verbose: int
@@ -526,7 +532,7 @@ class _Search:
                 study.enqueue_trial(self.first, skip_if_exists=True)
             study.sampler = self._sampler(problem, 0, before)
             if workers == 1:
-                kept = [_run_study(study, problem, self.n_trials, self.timeout, worker_id(),
+                kept = [_run_study(study, problem, self.n_trials, self.time_limit, worker_id(),
                                    self.verbose, self.title, storage=shared)]
             else:
                 logger.info("tuning with %d worker processes on study %r", workers, name)
@@ -536,7 +542,7 @@ class _Search:
                           for k in range(workers)]
                 kept = Parallel(n_jobs=workers)(
                     delayed(_worker)(sub, shared, name, self._sampler(problem, k + 1, before),
-                                     self._pruner(problem), self.n_trials, self.timeout,
+                                     self._pruner(problem), self.n_trials, self.time_limit,
                                      self.verbose, shares[k])
                     for k in range(workers))
             if shared is not storage:  # back from the temporary file into memory
@@ -572,7 +578,7 @@ class _Search:
         return make_pruner(self.pruner, len(problem.splits))
 
 
-def _run_study(study: Any, problem: _Problem, n_trials: int | None, timeout: float | None,
+def _run_study(study: Any, problem: _Problem, n_trials: int | None, time_limit: float | None,
                worker: str, verbose: int, title: str, share: int | None = None, *,
                storage: Any = None) -> _Best:
     """Run trials in this process until the study holds ``n_trials`` finished trials.
@@ -594,12 +600,12 @@ def _run_study(study: Any, problem: _Problem, n_trials: int | None, timeout: flo
     with task_progress(remaining or 0, 0, verbose, title=title) as bar:
         callbacks.append(lambda s, t: bar.advance(_describe(s, t, title)))
         study.optimize(problem.objective(keeper, worker, storage), n_trials=remaining,
-                       timeout=timeout, catch=(_TrialFailed,), callbacks=callbacks)
+                       timeout=time_limit, catch=(_TrialFailed,), callbacks=callbacks)
     return keeper
 
 
 def _worker(problem: _Problem, storage: Any, name: str, sampler: Any, pruner: Any,
-            n_trials: int | None, timeout: float | None, verbose: int,
+            n_trials: int | None, time_limit: float | None, verbose: int,
             share: int | None) -> _Best:
     """One worker process: load the shared study and run its share of the trials."""
     import optuna
@@ -607,7 +613,7 @@ def _worker(problem: _Problem, storage: Any, name: str, sampler: Any, pruner: An
     with optuna_logging(verbose):
         study = optuna.load_study(study_name=name, storage=storage, sampler=sampler,
                                   pruner=pruner)
-        return _run_study(study, problem, n_trials, timeout, worker_id(), 0, "", share,
+        return _run_study(study, problem, n_trials, time_limit, worker_id(), 0, "", share,
                           storage=storage)
 
 
@@ -655,21 +661,21 @@ def _nested(problem: _Problem, search: _Search, storage: Any, name: str, X: Any,
     return pd.DataFrame(rows), outs
 
 
-def _check_arguments(n_trials: Any, timeout: Any, nested: Any, n_jobs: Any,
+def _check_arguments(n_trials: Any, time_limit: Any, nested: Any, n_jobs: Any,
                      verbose: Any) -> None:
     def is_int(v: Any) -> bool:
         return isinstance(v, numbers.Integral) and not isinstance(v, bool)
 
-    if n_trials is None and timeout is None:
-        raise InvalidParameterError("tune: give n_trials, timeout or both; with neither the "
+    if n_trials is None and time_limit is None:
+        raise InvalidParameterError("tune: give n_trials, time_limit or both; with neither the "
                                     "search would never stop.")
     if n_trials is not None and (not is_int(n_trials) or n_trials < 1):
         raise InvalidParameterError(f"tune: `n_trials` must be an int >= 1 (or None with a "
-                                    f"timeout); got {n_trials!r}.")
-    if timeout is not None and (isinstance(timeout, bool) or not isinstance(
-            timeout, numbers.Real) or not (timeout > 0 and math.isfinite(timeout))):
-        raise InvalidParameterError(f"tune: `timeout` must be a finite number of seconds > 0, "
-                                    f"or None for no time limit; got {timeout!r}.")
+                                    f"time_limit); got {n_trials!r}.")
+    if time_limit is not None and (isinstance(time_limit, bool) or not isinstance(
+            time_limit, numbers.Real) or not (time_limit > 0 and math.isfinite(time_limit))):
+        raise InvalidParameterError(f"tune: `time_limit` must be a finite number of seconds "
+                                    f"> 0, or None for no time limit; got {time_limit!r}.")
     if not isinstance(nested, (bool, np.bool_)):
         raise InvalidParameterError(f"tune: `nested` must be a bool; got {nested!r}.")
     n_jobs_problem = check_n_jobs(n_jobs)

@@ -102,7 +102,7 @@ def test_config_values_are_overridden_by_the_command_line(data, capsys):
     assert info["options"]["cv"] == 3 and info["options"]["models"] == ["linear"]
 
 
-def test_tune_and_time_budget(data, capsys):
+def test_tune_and_time_limit(data, capsys):
     import json
     out = data / "tuned"
     assert run(["cv", data / "d.csv", "--target", "target", "--models", "linear", "--cv", "3",
@@ -111,7 +111,43 @@ def test_tune_and_time_budget(data, capsys):
     assert board.loc["linear", "status"] == "ok"
     assert (out / "cache" / "tune.sqlite3").exists()
     code, err = run(["cv", data / "d.csv", "--target", "target", "--models", "linear",
-                     "--time-budget", "0.0001", "--out", data / "late", "-q"], capsys)
+                     "--time-limit", "0.0001", "--out", data / "late", "-q"], capsys)
     assert code == 1 and "time budget" in " ".join(err.split())
+    assert "deprecated" not in err
     info = json.loads((data / "late" / "run.json").read_text())
     assert info["candidates"] == {"linear": "timeout"}
+
+
+@pytest.mark.parametrize("how", ["option", "config"])
+def test_deprecated_time_budget_is_time_limit_with_a_warning(data, capsys, how):
+    import json
+    argv = ["cv", data / "d.csv", "--target", "target", "--models", "linear",
+            "--out", data / "late", "-q"]
+    if how == "option":
+        argv += ["--time-budget", "0.0001"]
+        said = "--time-budget is deprecated and will be removed in a future release; use " \
+               "--time-limit"
+    else:
+        (data / "c.toml").write_text("time_budget = 0.0001\n")
+        argv += ["--config", data / "c.toml"]
+        said = "config key 'time_budget' is deprecated and will be removed in a future " \
+               "release; use 'time_limit'"
+    code, err = run(argv, capsys)
+    assert code == 1 and said in " ".join(err.split()), err
+    info = json.loads((data / "late" / "run.json").read_text())
+    assert info["candidates"] == {"linear": "timeout"}
+
+
+def test_time_limit_and_its_deprecated_alias_together_are_refused(data, capsys):
+    code, err = run(["cv", data / "d.csv", "--target", "target", "--time-limit", "5",
+                     "--time-budget", "5"], capsys)
+    assert code == 2 and "Give --time-limit only; --time-budget is its deprecated alias" \
+        in " ".join(err.split()), err
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "inf", "nan"])
+def test_time_limit_must_be_finite_and_positive(data, capsys, value):
+    code, err = run(["cv", data / "d.csv", "--target", "target", "--time-limit", value],
+                    capsys)
+    assert code == 2 and "--time-limit must be a finite number of seconds > 0" \
+        in " ".join(err.split()), err

@@ -77,12 +77,19 @@ def test_n_jobs_must_be_a_non_zero_int(value):
 
 
 @pytest.mark.parametrize("value", [-1, 0, 0.0, float("nan"), float("inf"), "60", True])
-def test_time_budget_must_be_finite_and_positive(value):
+def test_time_limit_must_be_finite_and_positive(value):
     X, y = _xy()
     with pytest.raises(InvalidParameterError,
-                       match=r"`time_budget` must be a finite number of seconds > 0, or None "
+                       match=r"`time_limit` must be a finite number of seconds > 0, or None "
                              r"for no time limit; got"):
-        cvc(LR, X, y, time_budget=value, verbose=0)
+        cvc(LR, X, y, time_limit=value, verbose=0)
+
+
+def test_time_limit_and_its_deprecated_alias_together_are_refused():
+    X, y = _xy()
+    with pytest.raises(InvalidParameterError, match=r"give `time_limit` only; `time_budget` "
+                                                    r"is its deprecated alias"):
+        cvc(LR, X, y, time_limit=10, time_budget=10, verbose=0)
 
 
 def test_one_row_class_is_never_told_to_use_fewer_than_two_folds():

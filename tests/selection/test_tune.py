@@ -472,7 +472,7 @@ def test_two_processes_tune_one_sqlite_study(tmp_path):
     ({"min_impurity_decrease": ("float", 0.0, 1.0, "log")}, {}, "log scale, so low must be > 0"),
     ({"criterion": ("categorical", [])}, {}, "at least one choice"),
     ({"max_depth": ("int", 1, 3)}, {"n_trials": 0}, r"`n_trials` must be an int >= 1"),
-    ({"max_depth": ("int", 1, 3)}, {"n_trials": None}, "n_trials, timeout or both"),
+    ({"max_depth": ("int", 1, 3)}, {"n_trials": None}, "n_trials, time_limit or both"),
     ({"max_depth": ("int", 1, 3)}, {"sampler": "tpee"}, "Did you mean 'tpe'"),
     ({"min_impurity_decrease": ("float", 0.0, 0.1)}, {"sampler": "grid"}, "finite space"),
     ({"max_depth": ("int", 1, 3)}, {"storage": "sqlite:////no/such/dir/s.db"},
@@ -480,15 +480,32 @@ def test_two_processes_tune_one_sqlite_study(tmp_path):
     ({"max_depth": ("int", 1, 3)}, {"storage": "nosuchdb://x"}, "cannot open storage"),
     ({"max_depth": ("int", 1, 3)}, {"n_jobs": 0}, r"`n_jobs` must be None or a non-zero int"),
     ({"max_depth": ("int", 1, 3)}, {"n_jobs": 1.5}, r"`n_jobs` must be None or a non-zero"),
-    ({"max_depth": ("int", 1, 3)}, {"timeout": float("inf")},
-     r"`timeout` must be a finite number of seconds > 0, or None"),
-    ({"max_depth": ("int", 1, 3)}, {"timeout": -1}, r"`timeout` must be a finite number"),
-    ({"max_depth": ("int", 1, 3)}, {"timeout": float("nan")}, r"`timeout` must be a finite"),
+    ({"max_depth": ("int", 1, 3)}, {"time_limit": float("inf")},
+     r"`time_limit` must be a finite number of seconds > 0, or None"),
+    ({"max_depth": ("int", 1, 3)}, {"time_limit": -1}, r"`time_limit` must be a finite number"),
+    ({"max_depth": ("int", 1, 3)}, {"time_limit": float("nan")},
+     r"`time_limit` must be a finite"),
+    ({"max_depth": ("int", 1, 3)}, {"time_limit": 60, "timeout": 60},
+     r"give `time_limit` only; `timeout` is its deprecated alias"),
 ])
 def test_bad_input(small_numeric_binary, space, kwargs, match):
     X, y = small_numeric_binary
     with pytest.raises(InvalidParameterError, match=match):
         tune(DecisionTreeClassifier(), space, X, y, **{"cv": 3, "verbose": 0, **kwargs})
+
+
+def test_deprecated_timeout_is_time_limit_with_a_future_warning(small_numeric_binary):
+    X, y = small_numeric_binary
+    space = {"max_depth": ("int", 1, 3)}
+    with pytest.warns(FutureWarning, match="tune: `timeout` is deprecated.*use `time_limit`"):
+        old = tune(DecisionTreeClassifier(), space, X, y, cv=3, n_trials=3, timeout=600,
+                   verbose=0)
+    new = tune(DecisionTreeClassifier(), space, X, y, cv=3, n_trials=3, time_limit=600,
+               verbose=0)
+    assert old.best_params_ == new.best_params_ and old.best_score_ == new.best_score_
+    with pytest.warns(FutureWarning, match="`timeout` is deprecated"), \
+            pytest.raises(InvalidParameterError, match="`time_limit` must be a finite"):
+        tune(DecisionTreeClassifier(), space, X, y, cv=3, timeout=-1, verbose=0)
 
 
 def test_torn_sqlite_storage_is_discarded_only_when_it_holds_no_study(tmp_path):
