@@ -538,7 +538,7 @@ def _failed_lines(family: Family | None, params: dict, prefix: str, error: str |
             acts.append(f"set {prefix}grad_clip=1.0 (now None)")
         out.append(_line("learning rate too high (training diverged)", acts,
                          "lower the learning rate"))
-    if "time budget" in text:
-        out.append("time: give a larger time_budget, or a cheaper configuration")
+    if "time limit" in text:
+        out.append("time: give a larger time_limit, or a cheaper configuration")
     out.append(f"fix the error: {first}" if first else "fix the error (see report.failures)")
     return [x for x in out if x]

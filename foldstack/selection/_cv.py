@@ -405,7 +405,7 @@ def _candidate_result(name: str, est: Any, outs: list[dict | None], splits, n: i
         error = f"fold {first['fold']}: {first['message']}\n\n{first['error']}"
         status = "failed"
     elif missing:
-        error = (f"not run: the time budget was spent before fold(s) {missing} "
+        error = (f"not run: the time limit was spent before fold(s) {missing} "
                  "started")
         status = "timeout"
     oof = fold_models = None

@@ -112,7 +112,7 @@ def test_tune_and_time_limit(data, capsys):
     assert (out / "cache" / "tune.sqlite3").exists()
     code, err = run(["cv", data / "d.csv", "--target", "target", "--models", "linear",
                      "--time-limit", "0.0001", "--out", data / "late", "-q"], capsys)
-    assert code == 1 and "time budget" in " ".join(err.split())
+    assert code == 1 and "time limit" in " ".join(err.split())
     assert "deprecated" not in err
     info = json.loads((data / "late" / "run.json").read_text())
     assert info["candidates"] == {"linear": "timeout"}

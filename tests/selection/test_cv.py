@@ -231,7 +231,7 @@ def test_verbose_draws_progress_and_zero_is_silent(small_regression, capsys):
 def test_time_limit_marks_unfinished_candidates(small_regression):
     X, y = small_regression
     # a limit reached before the first task can start (a nanosecond)
-    with pytest.warns(CandidateFailedWarning, match="time budget"):
+    with pytest.warns(CandidateFailedWarning, match="time limit"):
         r = fs.selection.cross_validate_candidates({"ridge": Ridge()}, X, y, cv=3, verbose=0,
                                                    time_limit=1e-9)
     assert r.leaderboard().loc["ridge", "status"] == "timeout"
@@ -240,7 +240,7 @@ def test_time_limit_marks_unfinished_candidates(small_regression):
 def test_deprecated_time_budget_is_time_limit_with_a_future_warning(small_regression):
     X, y = small_regression
     with pytest.warns(FutureWarning, match="`time_budget` is deprecated.*use `time_limit`"), \
-            pytest.warns(CandidateFailedWarning, match="time budget"):
+            pytest.warns(CandidateFailedWarning, match="time limit"):
         r = fs.selection.cross_validate_candidates({"ridge": Ridge()}, X, y, cv=3, verbose=0,
                                                    time_budget=1e-9)
     assert r.leaderboard().loc["ridge", "status"] == "timeout"
