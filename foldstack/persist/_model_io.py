@@ -59,6 +59,7 @@ FORMAT = 2
 _ARRAYS = "arrays.bin"
 _VERSIONED = ("numpy", "scipy", "pandas", "sklearn", "xgboost", "torch", "skorch")
 _SCALARS = (str, int, bool, type(None))
+_FUNCTION_TYPES = (types.FunctionType, types.BuiltinFunctionType, np.ufunc)
 
 
 def library_versions() -> dict[str, str]:
@@ -113,9 +114,8 @@ class _Writer:
         ref = self.memo.get(id(obj))
         if ref is not None:
             return {"$t": "ref", "id": ref}
-        if t in (tuple, slice, bytes) or isinstance(obj, (
-                np.generic, np.dtype, type, types.FunctionType, types.BuiltinFunctionType,
-                np.ufunc)):
+        if t in (tuple, slice, bytes) or isinstance(obj, (np.generic, np.dtype, type,
+                                                          *_FUNCTION_TYPES)):
             return self._node(obj, where)   # immutable values: written where they stand
         ref = self.memo[id(obj)] = len(self.memo)   # before the parts: a cycle becomes a ref
         self.alive.append(obj)
@@ -159,7 +159,7 @@ class _Writer:
             if name in self.classes:
                 return {"$t": "class", "name": name}
             return self._pickle(obj, [name], where)
-        if isinstance(obj, (types.FunctionType, types.BuiltinFunctionType, np.ufunc)):
+        if isinstance(obj, _FUNCTION_TYPES):
             name = function_name(obj)
             if name in FUNCTIONS:
                 return {"$t": "function", "name": name}
@@ -183,7 +183,6 @@ class _Writer:
             if reduced is not None:
                 return reduced
         return self._pickle(obj, [name], where)
-
 
     def _reduce(self, obj: Any, name: str) -> dict | None:
         """The object's own pickling recipe, kept only when it is class + state data."""

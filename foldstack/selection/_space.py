@@ -229,11 +229,11 @@ class _StoredTrial:
         if name not in self._raw:
             raise _Missing(name)
         value = self._raw[name]
-        if not _contains(dist, value):
-            self.refused = OutsideSpaceError(
-                f"has parameter {name!r} = {_short(value)}, outside the distribution the "
-                f"space callable draws it from ({_describe(dist)})")
-            raise self.refused
+        try:
+            check_drawn({name: value}, {name: dist})
+        except OutsideSpaceError as exc:  # kept: the callable may catch what it raises
+            self.refused = exc
+            raise
         self.drawn[name] = value
         return value
 
