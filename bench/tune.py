@@ -88,8 +88,8 @@ def run_one(s, model: str, args) -> list[dict]:
                                     pruner=pruner, random_state=seed, verbose=args.verbose)
             wall, cpu = time.perf_counter() - t0, time.process_time() - c0
             folds = res.cv_result.fold_scores()[metric]
-            trials = res.trials_
-            rows.append({"variant": label, "seed": seed, f"cv_{metric}": res.best_score_,
+            trials = res.trials
+            rows.append({"variant": label, "seed": seed, f"cv_{metric}": res.best_score,
                          "cv_std": folds.std(ddof=0),
                          f"holdout_{metric}": _holdout(s, res.cv_result.fold_models,
                                                        res.report.classes),

@@ -181,7 +181,7 @@ def _cycle_message(graph: dict[str, dict[str, int]], cycles: list[list[str]]) ->
 
 def test_graph_sees_every_kind_of_import():
     graph = import_graph()
-    assert "foldstack.selection._fold_average" in graph["foldstack.selection._cv"]
+    assert "foldstack.selection._fold_average" in graph["foldstack.selection._engine"]
     # deferred, in a function body
     assert "foldstack.persist" in graph["foldstack.selection._report"]
     # ``from foldstack import diagnostics as D`` is an edge to the subpackage

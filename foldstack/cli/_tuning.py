@@ -36,8 +36,8 @@ def tune_candidates(candidates: dict[str, Any], opts: Any, X: Any, y: Any, task:
                       n_trials=opts.tune, time_limit=time_limit, cache_dir=cache,
                       study_name=f"{name}-seed{opts.seed}", random_state=opts.seed,
                       n_jobs=opts.n_jobs, verbose=verbose)
-        logger.info("%s: best %s %.4f with %s", name, result.metric, result.best_score_,
-                    result.best_params_)
+        logger.info("%s: best %s %.4f with %s", name, result.metric, result.best_score,
+                    result.best_params)
         results[name] = result
         del remaining[name]
     return remaining, results

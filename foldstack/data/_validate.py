@@ -37,7 +37,7 @@ def split_target(df: pd.DataFrame, target: str, drop: list[str] | tuple = ()
     return X, y
 
 
-def check_X_y(X: Any, y: Any
+def check_training_data(X: Any, y: Any
               ) -> tuple[pd.DataFrame | np.ndarray, np.ndarray, np.ndarray | None]:
     """Validate a feature table and target; drop rows whose target is missing.
 

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
-from foldstack.data import check_X_y, infer_task
+from foldstack.data import check_training_data, infer_task
 from foldstack.exceptions import CandidateFailedError, CandidateFailedWarning, InvalidParameterError
 from foldstack.selection import cross_validate_candidates, make_splits
 from foldstack.utils._estimators import final_estimator
@@ -151,7 +151,7 @@ def learning_curve(estimator: Any, X: Any, y: Any, *,
     >>> curve = learning_curve(LogisticRegression(), X, y, cv=3, train_sizes=(0.25, 1.0))
     >>> curve.summary()[["n_train", "mean_test"]].round(2)      # doctest: +SKIP
     """
-    X, y, _ = check_X_y(X, y)
+    X, y, _ = check_training_data(X, y)
     task = infer_task(y, task)
     splits = make_splits(cv, X, y, task, random_state=random_state)
     sizes = _check_sizes(train_sizes)

@@ -29,7 +29,7 @@ from sklearn.utils import Bunch, get_tags
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from foldstack.data import check_X_y
+from foldstack.data import check_training_data
 from foldstack.ensemble._crossfit import cross_fit, mean_fold_score
 from foldstack.exceptions import (
     CandidateFailedError,
@@ -302,7 +302,7 @@ def check_fit_data(est: Any, X: Any, y: Any) -> tuple[Any, np.ndarray, str]:
     if X.ndim == 2 and X.shape[1] == 0:
         raise DataError(f"{name}: found X with 0 feature(s) (shape={X.shape}) while a "
                         "minimum of 1 is required.")
-    X, y, _ = check_X_y(X, y)
+    X, y, _ = check_training_data(X, y)
     if not is_classifier(est) and y.dtype.kind in "fiu" and np.isinf(y.astype(float)).any():
         raise DataError(f"{name}: y contains infinity in {int(np.isinf(y).sum())} rows; "
                         "replace it with a finite value or drop those rows.")

@@ -22,11 +22,12 @@ import joblib
 
 from foldstack.exceptions import UnsafeModelError, VersionMismatchWarning
 from foldstack.persist._policy import classes_of
+from foldstack.selection._record import FoldRecord
 
 logger = logging.getLogger(__name__)
 
 # Bump when the layout of a stored task result changes: old entries are then ignored.
-FORMAT = 2
+FORMAT = 3
 
 
 def fingerprint(*parts: Any) -> str:
@@ -60,7 +61,9 @@ class TaskCache:
     def _path(self, key: str) -> Path:
         return self.root / key[:2] / key
 
-    def get(self, key: str) -> dict | None:
+    def get(self, key: str) -> FoldRecord | None:
+        """The record stored under ``key``, or None (missing, damaged, planted, other
+        version: then the task is run again)."""
         if self.root is None:
             return None
         path = self._path(key)
@@ -76,18 +79,24 @@ class TaskCache:
         except (UnsafeModelError, VersionMismatchWarning, OSError) as exc:
             logger.warning("ignoring cache entry %s and recomputing it (%s)", path, exc)
             return None
-        if not isinstance(value, dict) or value.get("key") != key:
+        try:
+            record = FoldRecord.from_state(value)
+        except (TypeError, ValueError):
+            record = None
+        if record is None or record.key != key or not record.ok:
             logger.warning("ignoring cache entry %s: it is not the entry of its key", path)
             return None
-        return value
+        return record
 
-    def put(self, key: str, value: dict) -> None:
-        if self.root is None:
+    def put(self, record: FoldRecord) -> None:
+        """Store a finished record under its key (failed and skipped ones are not stored:
+        a rerun tries them again)."""
+        if self.root is None or not record.key or not record.ok:
             return
         from foldstack.persist import save_model
 
         try:
-            save_model(value, self._path(key), allow_pickle=self.allow_pickle,
-                       trusted=self.trusted)
+            save_model(record.to_state(), self._path(record.key),
+                       allow_pickle=self.allow_pickle, trusted=self.trusted)
         except UnsafeModelError as exc:
-            logger.info("not caching %s: %s", key, exc)
+            logger.info("not caching %s: %s", record.key, exc)

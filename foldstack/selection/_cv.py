@@ -6,37 +6,29 @@ import logging
 import math
 import numbers
 import time
-import traceback
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-import pandas as pd
-from joblib import Parallel, delayed
-from sklearn.base import clone, is_classifier, is_regressor
 
-from foldstack.data import check_X_y, infer_task
 from foldstack.exceptions import (
     CandidateFailedError,
     CandidateFailedWarning,
-    DataError,
     InvalidParameterError,
 )
-from foldstack.selection._cache import TaskCache, fingerprint
-from foldstack.selection._fold_average import predict_aligned
-from foldstack.selection._progress import task_progress
-from foldstack.selection._report import CandidateResult, CVReport
-from foldstack.selection._scoring import Metric, resolve_scoring, score_predictions
-from foldstack.selection._splits import make_splits
-from foldstack.utils._parallel import (
-    broadcast_data,
-    check_interrupt,
-    interrupt_count,
-    limited_threads,
-    threads_per_task,
+from foldstack.selection._cache import TaskCache
+from foldstack.selection._engine import (
+    assemble,
+    check_candidates,
+    check_error_score,
+    plan,
+    prepare,
+    run_tasks,
 )
-from foldstack.utils._random import derive_seed, seeded_globals, set_random_states
+from foldstack.selection._progress import task_progress
+from foldstack.selection._report import CVReport
+from foldstack.utils._parallel import check_interrupt, threads_per_task
 
 logger = logging.getLogger(__name__)
 
@@ -98,8 +90,11 @@ def cross_validate_candidates(
         ``joblib.parallel_config(backend="dask")`` the tasks run on a dask cluster, with the
         data broadcast to every worker so that a lost worker's tasks can be retried.
     error_score : float or "raise", default=np.nan
-        ``"raise"`` stops at the first error; otherwise a candidate that fails in any fold is
-        marked failed, its traceback kept in ``report.failures``, and the others go on.  A
+        As in scikit-learn: ``"raise"`` stops at the first error; a number is the score
+        (every metric, training and validation) of a fold whose fit failed, so that fold
+        appears in ``report.scores`` and the means with that value (NaN: no score).  A
+        candidate that fails in any fold is marked failed either way, its traceback kept in
+        ``report.failures``, and the other candidates go on.  A
         validation score that is NaN or infinite (e.g. RMSE overflowing on a target of
         scale 1e200) is such a failure, except a score undefined on a fold with one class.
     cache_dir : str or path, default=None
@@ -135,63 +130,47 @@ def cross_validate_candidates(
     'logreg'
     """
     start = time.perf_counter()
-    named = _check_candidates(candidates)
-    if error_score != "raise" and not isinstance(error_score, numbers.Real):
-        raise InvalidParameterError(f"`error_score` must be a number or 'raise'; got "
-                                    f"{error_score!r}.")
-    if not isinstance(verbose, numbers.Integral) or verbose < 0:
-        raise InvalidParameterError(f"`verbose` must be an int >= 0; got {verbose!r}.")
+    named = check_candidates(candidates)
+    check_error_score(error_score)
+    check_verbose(verbose)
     time_limit = resolve_deprecated_alias("cross_validate_candidates", "time_limit",
                                           time_limit, "time_budget", time_budget)
     for problem in (check_n_jobs(n_jobs), check_time_limit(time_limit)):
         if problem:
             raise InvalidParameterError(problem)
-    X, y, y_fit, groups, task, classes, codes = _prepare_data(X, y, groups, task, named)
-    metrics = resolve_scoring(scoring, task)
-    splits = make_splits(cv, X, y, task, groups=groups, n_repeats=n_repeats,
-                         random_state=random_state)
-
+    setup = prepare(X, y, named, cv=cv, scoring=scoring, groups=groups, n_repeats=n_repeats,
+                    task=task, random_state=random_state, keyed=cache_dir is not None)
     cache = TaskCache(cache_dir, candidates=named.values())
-    keyed = cache_dir is not None  # hashing the data costs ~0.5 s on ames: only for a cache
-    data_fp = fingerprint(X, y) if keyed else ""
-    base_fp = _base_fingerprint(data_fp, metrics, task, classes) if keyed else ""
-    tasks, done = [], {}
-    for name, est in named.items():
-        est_fp = fingerprint(clone(est)) if keyed else ""
-        for i, (tr, va) in enumerate(splits):
-            seed = derive_seed(random_state, name, i)
-            key = fingerprint(base_fp, est_fp, tr, va, seed) if keyed else ""
-            cached = cache.get(key)
-            if cached is not None:
-                done[name, i] = cached
-            else:
-                tasks.append((name, i, seed, key))
+    tasks, done = plan(setup, named, cache)
     logger.info("%d candidates x %d folds: %d tasks to run, %d from the cache",
-                len(named), len(splits), len(tasks), len(done))
+                len(named), len(setup.splits), len(tasks), len(done))
 
-    n_threads = threads_per_task(n_jobs)
     deadline = None if time_limit is None else time.time() + float(time_limit)
-    total = len(named) * len(splits)
-    with task_progress(total, len(done), verbose) as bar, broadcast_data(X, y_fit):
-        results = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
-            delayed(_run_task)(i, name, named[name], X, y_fit, splits[i][0], splits[i][1],
-                               metrics, codes, seed, key, n_threads, deadline)
-            for name, i, seed, key in tasks)
-        for out in results:
-            name, i = out["name"], out["fold"]
-            if out.get("error") is None and not out.get("skipped"):
-                cache.put(out["key"], out)
-            elif error_score == "raise" and out.get("error") is not None:
-                raise CandidateFailedError(
-                    f"Candidate {name!r} failed in fold {i}:\n{out['error']}")
-            done[name, i] = out
-            bar.advance(f"{name} fold {i}")
+    total = len(named) * len(setup.splits)
+    with task_progress(total, len(done), verbose) as bar:
+        for record in run_tasks(setup, named, tasks, n_jobs=n_jobs,
+                                n_threads=threads_per_task(n_jobs), deadline=deadline,
+                                error_score=error_score):
+            if record.failed and error_score == "raise":
+                raise CandidateFailedError(f"Candidate {record.candidate!r} failed in fold "
+                                           f"{record.fold}:\n{record.error}")
+            cache.put(record)
+            done[record.candidate, record.fold] = record
+            bar.advance(f"{record.candidate} fold {record.fold}")
             check_interrupt()  # a Ctrl-C held back during the task stops the run here
 
-    report = _assemble(named, done, splits, task, metrics, classes, y, data_fp)
+    report = assemble(setup, named, done)
     _warn_failures(report)
     logger.info("cross-validation finished in %.1f s", time.perf_counter() - start)
     return report
+
+
+def check_verbose(verbose: Any, owner: str = "") -> None:
+    """``verbose`` must be an int >= 0 (0 silent, 1 progress bars, 2 also per-step logs)."""
+    if isinstance(verbose, numbers.Integral) and not isinstance(verbose, bool) and verbose >= 0:
+        return
+    raise InvalidParameterError(f"{owner + ': ' if owner else ''}`verbose` must be an int >= 0; "
+                                f"got {verbose!r}.")
 
 
 def check_n_jobs(n_jobs: Any) -> str | None:
@@ -226,204 +205,6 @@ def resolve_deprecated_alias(owner: str, name: str, value: Any, old_name: str,
     warnings.warn(f"{owner}: `{old_name}` is deprecated and will be removed in a future "
                   f"release; use `{name}` instead.", FutureWarning, stacklevel=3)
     return old_value
-
-
-def _check_candidates(candidates: Any) -> dict[str, Any]:
-    if isinstance(candidates, Mapping):
-        items = list(candidates.items())
-    elif isinstance(candidates, Sequence) and not isinstance(candidates, str):
-        try:
-            items = [(n, e) for n, e in candidates]
-        except (TypeError, ValueError):
-            raise InvalidParameterError(
-                "`candidates` must be a dict name -> estimator or a list of (name, estimator) "
-                "pairs.") from None
-    else:
-        raise InvalidParameterError(
-            "`candidates` must be a dict name -> estimator or a list of (name, estimator) "
-            f"pairs; got {type(candidates).__name__}.")
-    if not items:
-        raise InvalidParameterError("`candidates` is empty; give at least one estimator.")
-    names = [n for n, _ in items]
-    dup = sorted({n for n in names if names.count(n) > 1})
-    if dup:
-        raise InvalidParameterError(f"Candidate names must be unique; repeated: {dup}.")
-    for name, est in items:
-        if not isinstance(name, str) or not name:
-            raise InvalidParameterError(f"Candidate names must be non-empty strings; got "
-                                        f"{name!r}.")
-        if not (hasattr(est, "fit") and hasattr(est, "get_params")):
-            raise InvalidParameterError(
-                f"Candidate {name!r} is not a scikit-learn estimator (it needs fit and "
-                f"get_params); got {type(est).__name__}: {est!r:.80}.")
-    return dict(items)
-
-
-def _check_kinds(named: dict[str, Any], task: str) -> None:
-    for name, est in named.items():
-        if task == "regression" and is_classifier(est):
-            raise InvalidParameterError(
-                f"Candidate {name!r} is a classifier but the task is regression; use a "
-                "regressor or pass task='binary'/'multiclass' if the target is a class label.")
-        if task != "regression" and is_regressor(est):
-            raise InvalidParameterError(
-                f"Candidate {name!r} is a regressor but the task is {task}; use a "
-                "classifier or pass task='regression'.")
-
-
-def _as_float(y: np.ndarray) -> np.ndarray:
-    try:
-        return np.asarray(y, dtype=float)
-    except (TypeError, ValueError):
-        raise DataError("task='regression' needs a numeric target; some values are not "
-                        f"numbers (e.g. {y[:3].tolist()!r}).") from None
-
-
-def _prepare_data(X: Any, y: Any, groups: Any, task: str | None,
-                  named: dict[str, Any]) -> tuple:
-    """Validated ``X, y, y_fit, groups, task, classes, codes`` (shared with ``tune``).
-
-    ``named`` candidates are checked against the task (classifier vs regressor).
-    """
-    X, y, kept = check_X_y(X, y)
-    if groups is not None and kept is not None:
-        groups = np.asarray(groups)[kept] if len(groups) == len(kept) else groups
-    task = infer_task(y, task)
-    _check_kinds(named, task)
-    if task == "regression":
-        y = y_fit = _as_float(y)
-        classes = codes = None
-    else:
-        # Fit on codes 0..K-1 in the global class order (as scikit-learn's stacking does):
-        # every classifier accepts them (xgboost rejects string labels) and probabilities
-        # line up across folds.  The report keeps the labels.
-        classes, y_fit = np.unique(y, return_inverse=True)
-        codes = np.arange(len(classes))
-    return X, y, y_fit, groups, task, classes, codes
-
-
-def _base_fingerprint(data_fp: str, metrics: tuple[Metric, ...], task: str,
-                      classes: np.ndarray | None) -> str:
-    """The part of every task's cache key that does not depend on the candidate or fold."""
-    return fingerprint(data_fp, [m.name for m in metrics], [m.scorer for m in metrics],
-                       task, classes)
-
-
-def _take(X: Any, idx: np.ndarray) -> Any:
-    return X.iloc[idx] if isinstance(X, (pd.DataFrame, pd.Series)) else X[idx]
-
-
-def _run_task(fold: int, name: str, estimator: Any, X: Any, y: np.ndarray, train: np.ndarray,
-              val: np.ndarray, metrics: tuple[Metric, ...], codes: np.ndarray | None,
-              seed: int, key: str, n_threads: int | None, deadline: float | None) -> dict:
-    out: dict[str, Any] = {"name": name, "fold": fold, "key": key, "error": None}
-    if deadline is not None and time.time() > deadline:
-        # wall-clock time, comparable across worker processes on one machine
-        return {**out, "skipped": True}
-    est = set_random_states(clone(estimator), seed)
-    interrupts = interrupt_count()
-    try:
-        with seeded_globals(seed), limited_threads(n_threads, est):
-            X_tr, y_tr, X_va, y_va = _take(X, train), y[train], _take(X, val), y[val]
-            t0 = time.perf_counter()
-            est.fit(X_tr, y_tr)
-            t1 = time.perf_counter()
-            pred_va = predict_aligned(est, X_va, codes)
-            t2 = time.perf_counter()
-            pred_tr = predict_aligned(est, X_tr, codes)
-            _check_finite(pred_va, name)
-            # an overflow is reported below as a failed candidate, not as a RuntimeWarning
-            with np.errstate(over="ignore", invalid="ignore"):
-                out["test"] = score_predictions(metrics, y_va, pred_va, codes, est, X_va)
-                _check_finite_scores(out["test"], y_va, pred_va, codes)
-                out["train"] = score_predictions(metrics, y_tr, pred_tr, codes, est, X_tr)
-    except Exception as exc:  # failures are data: the other candidates go on
-        if interrupt_count() != interrupts:
-            # a library turned Ctrl-C into this error: an interruption, not a failure
-            raise KeyboardInterrupt from exc
-        out["error"] = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-        out["message"] = f"{type(exc).__name__}: {exc}"
-        return out
-    out.update(model=est, oof=pred_va, fit_time=t1 - t0, predict_time=t2 - t1)
-    return out
-
-
-def _check_finite(pred: np.ndarray, name: str) -> None:
-    if not np.all(np.isfinite(pred)):
-        raise ValueError(f"{name} predicted NaN or infinite values "
-                         f"({int((~np.isfinite(pred)).sum())} of {pred.size}).")
-
-
-def _check_finite_scores(scores: dict[str, float], y: np.ndarray, pred: np.ndarray,
-                         codes: np.ndarray | None) -> None:
-    """Raise when a validation score is NaN or infinite: ranked as a number, an RMSE of
-    inf or a NaN would make a broken candidate look usable (or even best)."""
-    bad = {m: v for m, v in scores.items() if not math.isfinite(v)}
-    if codes is not None and len(np.unique(y)) < 2:
-        # ROC AUC and the like are undefined on a fold with one class: the fold's doing
-        bad = {m: v for m, v in bad.items() if not math.isnan(v)}
-    if not bad:
-        return
-    listed = ", ".join(f"{m} = {v}" for m, v in bad.items())
-    why = "the metric is undefined or overflowed on this fold's targets and predictions"
-    if codes is None:
-        big = float(max(np.abs(y).max(), np.abs(pred).max()))
-        # beyond this, a sum of len(y) squared errors can exceed float64's largest value
-        if big > math.sqrt(np.finfo(float).max / max(len(y), 1)) / 2:
-            why = (f"the target or the predictions reach {big:.3g}, so squared errors "
-                   "overflow float64 (largest value ~1.8e308). Rescale the target (e.g. "
-                   f"divide it by 1e{int(math.log10(big))}) or log-transform it, and invert "
-                   "that on the predictions")
-    raise ValueError(f"The validation score is not finite ({listed}): {why}.")
-
-
-def _assemble(named, done, splits, task, metrics, classes, y, data_fp) -> CVReport:
-    results = {name: _candidate_result(name, est, [done.get((name, i))
-                                                   for i in range(len(splits))],
-                                       splits, len(y), classes)
-               for name, est in named.items()}
-    return CVReport(task=task, splits=splits, metrics=tuple(m.name for m in metrics),
-                    greater_is_better={m.name: m.greater_is_better for m in metrics},
-                    results=results, y=y, classes=classes, data_fingerprint=data_fp)
-
-
-def _candidate_result(name: str, est: Any, outs: list[dict | None], splits, n: int,
-                      classes: np.ndarray | None) -> CandidateResult:
-    """One candidate's record from its task outputs (one per fold, None when not run)."""
-    errors = [o for o in outs if o is not None and o.get("error")]
-    missing = [i for i, o in enumerate(outs) if o is None or o.get("skipped")]
-    rows, times = [], []
-    for i, o in enumerate(outs):
-        if o is None or o.get("error") or o.get("skipped"):
-            continue
-        for subset in ("train", "test"):
-            rows += [(i, subset, m, v) for m, v in o[subset].items()]
-        times.append((i, o["fit_time"], o["predict_time"]))
-    error = status = None
-    if errors:
-        first = errors[0]
-        error = f"fold {first['fold']}: {first['message']}\n\n{first['error']}"
-        status = "failed"
-    elif missing:
-        error = (f"not run: the time limit was spent before fold(s) {missing} "
-                 "started")
-        status = "timeout"
-    oof = fold_models = None
-    if status is None:
-        width = None if classes is None else len(classes)
-        shape = (n,) if width is None else (n, width)
-        total, count = np.zeros(shape), np.zeros(n)
-        for (_, va), o in zip(splits, outs):
-            total[va] += o["oof"]
-            count[va] += 1
-        with np.errstate(invalid="ignore", divide="ignore"):
-            oof = total / (count if width is None else count[:, None])
-        fold_models = tuple(o["model"] for o in outs)
-    return CandidateResult(
-        name=name, estimator=clone(est), kind="model", status=status or "ok",
-        scores=pd.DataFrame(rows, columns=["fold", "subset", "metric", "value"]),
-        times=pd.DataFrame(times, columns=["fold", "fit_time", "predict_time"]),
-        oof=oof, fold_models=fold_models, error=error)
 
 
 def _warn_failures(report: CVReport) -> None:

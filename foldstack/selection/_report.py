@@ -78,6 +78,15 @@ class CVReport:
         The target the folds index (rows with a missing target dropped).
     classes : ndarray or None
         Class labels, the column order of classification OOF probabilities.
+    cv : splitter or tuple of (train_idx, val_idx)
+        What the folds came from: the scikit-learn splitter (``StratifiedKFold(5, ...)``
+        for ``cv=5``, or the one given), or the folds themselves when they were given as
+        index pairs.  An ensemble fitted again on new rows splits them with it.
+    scoring : tuple of Metric
+        The metrics the report was scored with (custom scorers included), primary first;
+        ``scoring=report.scoring`` scores another pass the same way.  A loaded report has
+        the built-in ones only (a scorer callable is code, never saved); None when a
+        custom scorer was lost that way.
 
     Examples
     --------
@@ -93,6 +102,8 @@ class CVReport:
     y: np.ndarray
     classes: np.ndarray | None = None
     data_fingerprint: str = ""
+    cv: Any = dataclasses.field(default=None, repr=False)
+    scoring: tuple | None = dataclasses.field(default=None, repr=False)
 
     # -- views -------------------------------------------------------------------------------
     @property

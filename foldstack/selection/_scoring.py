@@ -155,14 +155,20 @@ def resolve_scoring(scoring: Any, task: str) -> tuple[Metric, ...]:
                                     "the defaults.")
     out: list[Metric] = []
     for key, spec in items:
-        if isinstance(spec, str):
+        if isinstance(spec, Metric):  # e.g. a report's scoring, passed on
+            if task not in spec.tasks:
+                raise InvalidParameterError(f"Metric {spec.name!r} is not for a {task} task.")
+            out.append(spec if not key or key == spec.name else
+                       Metric(key, spec.func, spec.greater_is_better, spec.tasks, spec.scorer))
+        elif isinstance(spec, str):
             out.append(_builtin(spec, task, rename=key))
         elif callable(spec):
             name = key or _scorer_name(spec)
             out.append(Metric(name, None, True, (*CLASSIFICATION, "regression"), scorer=spec))
         else:
             raise InvalidParameterError(
-                f"`scoring` entries must be metric names or scorer callables; got {spec!r}.")
+                f"`scoring` entries must be metric names, Metric objects or scorer callables; "
+            f"got {spec!r}.")
     names = [m.name for m in out]
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:

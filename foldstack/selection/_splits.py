@@ -37,6 +37,35 @@ def make_splits(cv: Any, X: Any, y: np.ndarray, task: str, *, groups: Any = None
     >>> len(folds), sorted(np.concatenate([v for _, v in folds]).tolist())
     (3, [0, 1, 2, 3, 4, 5])
     """
+    splitter = make_splitter(cv, y, task, groups=groups, n_repeats=n_repeats,
+                             random_state=random_state)
+    n = len(y)
+    if groups is not None:
+        groups = np.asarray(groups)
+    if hasattr(splitter, "split"):
+        pairs = splitter.split(np.zeros((n, 1)) if splitter is not cv else X, y, groups)
+    else:
+        pairs = splitter
+    splits = tuple((np.asarray(tr, dtype=np.int64), np.asarray(va, dtype=np.int64))
+                   for tr, va in pairs)
+    _check_splits(splits, n)
+    return splits
+
+
+def make_splitter(cv: Any, y: np.ndarray, task: str, *, groups: Any = None,
+                  n_repeats: int = 1, random_state: int | None = 0) -> Any:
+    """The scikit-learn splitter ``cv`` stands for, or ``cv`` itself (a splitter or an
+    iterable of index pairs).
+
+    An int gives stratified K-fold (classification), K-fold (regression) or group K-fold
+    (``groups``), shuffled with ``random_state`` and repeated ``n_repeats`` times.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> make_splitter(3, np.array([0, 1] * 3), "binary")
+    StratifiedKFold(n_splits=3, random_state=0, shuffle=True)
+    """
     n = len(y)
     if isinstance(cv, bool) or (isinstance(cv, numbers.Integral) and cv < 2):
         raise InvalidParameterError(f"`cv` must be at least 2 folds; got {cv!r}.")
@@ -47,24 +76,13 @@ def make_splits(cv: Any, X: Any, y: np.ndarray, task: str, *, groups: Any = None
         if len(groups) != n:
             raise DataError(f"`groups` has {len(groups)} values but X has {n} rows.")
     if isinstance(cv, numbers.Integral):
-        splitter = _default_splitter(int(cv), y, task, groups, int(n_repeats), random_state)
-        pairs = splitter.split(np.zeros((n, 1)), y, groups)
-    elif isinstance(cv, (str, bytes)) or isinstance(cv, float):
+        return _default_splitter(int(cv), y, task, groups, int(n_repeats), random_state)
+    if isinstance(cv, (str, bytes, float)) or not (hasattr(cv, "split")
+                                                   or hasattr(cv, "__iter__")):
         raise InvalidParameterError(
             "`cv` must be an int >= 2, a scikit-learn splitter or an iterable of (train, val) "
             f"index pairs; got {cv!r}.")
-    elif hasattr(cv, "split"):
-        pairs = cv.split(X, y, groups)
-    elif hasattr(cv, "__iter__"):
-        pairs = cv
-    else:
-        raise InvalidParameterError(
-            "`cv` must be an int >= 2, a scikit-learn splitter or an iterable of (train, val) "
-            f"index pairs; got {cv!r}.")
-    splits = tuple((np.asarray(tr, dtype=np.int64), np.asarray(va, dtype=np.int64))
-                   for tr, va in pairs)
-    _check_splits(splits, n)
-    return splits
+    return cv
 
 
 def _default_splitter(k: int, y: np.ndarray, task: str, groups, n_repeats: int,

@@ -24,7 +24,7 @@ from sklearn.tree import DecisionTreeClassifier
 import foldstack as fs
 from foldstack.exceptions import CandidateFailedError, InvalidParameterError
 from foldstack.selection import tune
-from foldstack.selection._study import open_storage
+from foldstack.selection.tuning._study import open_storage
 from tests.helpers import CountingClassifier, count_fits
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,26 +57,26 @@ def test_pipeline_nested_names_and_record_equal_to_cross_validation(small_binary
     space = {"logisticregression__C": ("float", 1e-3, 1e2, "log"),
              "columntransformer__onehotencoder__drop": ("categorical", [None, "first"])}
     result = tune(_pipeline(), space, X, y, cv=3, n_trials=8, verbose=0)
-    assert set(result.best_params_) == set(space)
-    params = result.best_estimator_.get_params()
-    for name, value in result.best_params_.items():
+    assert set(result.best_params) == set(space)
+    params = result.best_estimator.get_params()
+    for name, value in result.best_params.items():
         assert params[name] == value
-    assert not hasattr(result.best_estimator_, "classes_")  # unfitted
-    trials = result.trials_
+    assert not hasattr(result.best_estimator, "classes_")  # unfitted
+    trials = result.trials
     assert len(trials) == 8 and set(trials["state"]) <= {"complete", "pruned"}
     for col in ("number", "state", "mean_test_roc_auc", "std_test_roc_auc", "rank_test_roc_auc",
                 "mean_train_roc_auc", "n_folds", "split0_test_roc_auc", "split2_test_roc_auc",
                 "param_logisticregression__C", "duration", "worker", "error"):
         assert col in trials.columns, col
     best_row = trials.loc[trials["rank_test_roc_auc"] == 1].iloc[0]
-    assert best_row["mean_test_roc_auc"] == pytest.approx(result.best_score_)
+    assert best_row["mean_test_roc_auc"] == pytest.approx(result.best_score)
     # the record is exactly what cross_validate_candidates gives the best configuration
-    cv = fs.selection.cross_validate_candidates({"tuned": result.best_estimator_}, X, y,
+    cv = fs.selection.cross_validate_candidates({"tuned": result.best_estimator}, X, y,
                                                 cv=result.report.splits, verbose=0)
     pd.testing.assert_frame_equal(result.cv_result.scores, cv.results["tuned"].scores)
     np.testing.assert_allclose(result.cv_result.oof, cv.oof["tuned"])
     assert len(result.cv_result.fold_models) == 3 and result.cv_result.status == "ok"
-    assert result.cv_result.fold_scores()["roc_auc"].mean() == pytest.approx(result.best_score_)
+    assert result.cv_result.fold_scores()["roc_auc"].mean() == pytest.approx(result.best_score)
 
 
 def test_tuned_candidate_joins_report_and_ensemble_without_refit(small_numeric_binary, tmp_path):
@@ -92,7 +92,7 @@ def test_tuned_candidate_joins_report_and_ensemble_without_refit(small_numeric_b
     joined = report.add(result.cv_result, name="lr_tuned")
     board = joined.leaderboard()
     assert "lr_tuned" in board.index and board.loc["lr_tuned", "status"] == "ok"
-    assert board.loc["lr_tuned", "mean_test_roc_auc"] == pytest.approx(result.best_score_)
+    assert board.loc["lr_tuned", "mean_test_roc_auc"] == pytest.approx(result.best_score)
     np.testing.assert_array_equal(joined.oof["lr_tuned"], result.cv_result.oof)
     assert joined.oof_matrix(["lr", "lr_tuned"]).shape == (len(y), 4)
     proba = joined.fold_average("lr_tuned").predict_proba(X[:5])
@@ -113,20 +113,20 @@ def test_pruning_stops_bad_trials_after_few_folds(small_numeric_binary, tmp_path
     pruned = tune(CountingClassifier(log_path=str(log)), C_SPACE, X, y, cv=5,
                   scoring="log_loss", n_trials=24, sampler="random",
                   start_from_estimator=False, verbose=0)
-    trials = pruned.trials_
+    trials = pruned.trials
     assert count_fits(log) == trials["n_folds"].sum() == pruned.n_folds_fitted
     stopped = trials[trials["state"] == "pruned"]
     assert len(stopped) >= 5
     assert (stopped["n_folds"] < 5).all()
     assert (stopped["param_C"] < 0.05).mean() >= 0.7  # mostly the bad region gets pruned
-    assert (stopped["mean_test_log_loss"] > pruned.best_score_).all()
+    assert (stopped["mean_test_log_loss"] > pruned.best_score).all()
     assert pruned.n_folds_fitted <= 0.8 * 24 * 5
     full = tune(CountingClassifier(), C_SPACE, X, y, cv=5, scoring="log_loss", n_trials=24,
                 sampler="random", pruner="none", start_from_estimator=False, verbose=0)
     assert full.n_folds_fitted == 24 * 5
     # the random sampler draws the same configurations; the best one was never pruned
-    assert pruned.best_params_ == full.best_params_
-    assert pruned.best_score_ == pytest.approx(full.best_score_)
+    assert pruned.best_params == full.best_params
+    assert pruned.best_score == pytest.approx(full.best_score)
 
 
 def test_failed_trials_are_recorded_and_the_study_goes_on(small_numeric_binary):
@@ -134,10 +134,10 @@ def test_failed_trials_are_recorded_and_the_study_goes_on(small_numeric_binary):
     space = {"solver": ("categorical", ["lbfgs", "no-such-solver"]), **C_SPACE}
     result = tune(LogisticRegression(), space, X, y, cv=3, n_trials=10, sampler="random",
                   verbose=0)
-    failed = result.trials_[result.trials_["state"] == "failed"]
+    failed = result.trials[result.trials["state"] == "failed"]
     assert len(failed) >= 1 and (failed["param_solver"] == "no-such-solver").all()
     assert failed["error"].str.contains("solver").all()
-    assert result.best_params_["solver"] == "lbfgs"
+    assert result.best_params["solver"] == "lbfgs"
 
 
 def test_every_trial_failing_names_the_most_common_error(small_numeric_binary):
@@ -152,8 +152,8 @@ def test_grid_sampler_tries_every_combination_once(small_numeric_binary):
     space = {"max_depth": ("int", 1, 3), "criterion": ("categorical", ["gini", "entropy"])}
     result = tune(DecisionTreeClassifier(), space, X, y, cv=3, n_trials=50, sampler="grid",
                   pruner=None, verbose=0)
-    combos = set(zip(result.trials_["param_max_depth"], result.trials_["param_criterion"]))
-    assert len(result.trials_) == 6 and len(combos) == 6
+    combos = set(zip(result.trials["param_max_depth"], result.trials["param_criterion"]))
+    assert len(result.trials) == 6 and len(combos) == 6
 
 
 def test_tuple_choices_and_optuna_distributions_in_sqlite(small_numeric_binary, tmp_path):
@@ -161,11 +161,11 @@ def test_tuple_choices_and_optuna_distributions_in_sqlite(small_numeric_binary, 
     space = {"widths": ("categorical", [(1,), (64, 32), (1e-4,)])}
     result = tune(TupleParamClassifier(), space, X, y, cv=3, n_trials=6, sampler="random",
                   storage=f"sqlite:///{tmp_path}/s.db", verbose=0)
-    assert isinstance(result.best_params_["widths"], tuple)
-    assert set(result.trials_["param_widths"]) <= {(1,), (64, 32), (1e-4,)}
+    assert isinstance(result.best_params["widths"], tuple)
+    assert set(result.trials["param_widths"]) <= {(1,), (64, 32), (1e-4,)}
     dist = {"C": optuna.distributions.FloatDistribution(1e-3, 10.0, log=True)}
     result = tune(LogisticRegression(), dist, X, y, cv=3, n_trials=4, verbose=0)
-    assert 1e-3 <= result.best_params_["C"] <= 10.0
+    assert 1e-3 <= result.best_params["C"] <= 10.0
 
 
 def test_callable_space(small_numeric_binary):
@@ -175,33 +175,33 @@ def test_callable_space(small_numeric_binary):
         return {"C": trial.suggest_float("C", 1e-2, 1e2, log=True)}
 
     result = tune(LogisticRegression(), space, X, y, cv=3, n_trials=4, verbose=0)
-    assert set(result.best_params_) == {"C"}
-    assert result.best_estimator_.C == result.best_params_["C"]
+    assert set(result.best_params) == {"C"}
+    assert result.best_estimator.C == result.best_params["C"]
 
 
 def test_nested_scores_each_outer_fold_on_rows_its_search_never_saw(small_numeric_binary):
     X, y = small_numeric_binary
     result = tune(LogisticRegression(), C_SPACE, X, y, cv=3, n_trials=6, nested=True,
                   verbose=0)
-    outer = result.outer_scores_
+    outer = result.outer_scores
     assert list(outer["fold"]) == [0, 1, 2]
     assert {"test_roc_auc", "inner_test_roc_auc", "param_C", "n_trials"} <= set(outer.columns)
-    assert result.outer_score_ == pytest.approx(outer["test_roc_auc"].mean())
+    assert result.outer_score == pytest.approx(outer["test_roc_auc"].mean())
     oof = result.nested_result.oof
     for i, (_, va) in enumerate(result.report.splits):
         expected = roc_auc_score(y[va], oof[va, 1])
         assert outer.loc[i, "test_roc_auc"] == pytest.approx(expected)
     names = {s.study_name for s in result.study._storage.get_all_studies()}
     assert len(names) == 4  # three inner searches and the final one
-    assert result.trials_.shape[0] == 6 and result.cv_result.status == "ok"
+    assert result.trials.shape[0] == 6 and result.cv_result.status == "ok"
 
 
 def test_parallel_workers_share_one_study(small_numeric_binary):
     X, y = small_numeric_binary
     result = tune(DecisionTreeClassifier(), {"max_depth": ("int", 1, 8)}, X, y, cv=3,
                   n_trials=8, n_jobs=2, verbose=0)
-    assert len(result.trials_) == 8
-    assert result.trials_["worker"].nunique() == 2
+    assert len(result.trials) == 8
+    assert result.trials["worker"].nunique() == 2
     assert result.cv_result.status == "ok"
 
 
@@ -292,7 +292,7 @@ def test_sigkill_mid_study_then_resume_keeps_every_finished_trial(tmp_path):
     result = tune(CountingClassifier(log_path=str(log), sleep=0.15),
                   {"C": ("float", 1e-6, 1e2, "log")}, X, y, cv=3, n_trials=8, pruner=None,
                   study_name="shared", cache_dir=cache, verbose=0)
-    trials = result.trials_
+    trials = result.trials
     assert not (trials["state"] == "running").any()
     interrupted = trials[trials["state"] == "interrupted"]
     assert len(interrupted) <= 1  # the trial the kill interrupted, unless it hit between two
@@ -339,26 +339,26 @@ def test_sigkill_mid_trial_then_resume_ends_where_an_uninterrupted_run_does(tmp_
     result = tune(CountingClassifier(log_path=str(log), sleep=0.15), space, X, y, cv=3,
                   n_trials=8, pruner=None, study_name="shared", cache_dir=cache, verbose=0)
     assert not any(t.state == optuna.trial.TrialState.RUNNING for t in _study_trials(storage))
-    trials = result.trials_.set_index("number")
+    trials = result.trials.set_index("number")
     killed = trials.loc[running[0].number]
     assert killed["state"] == "interrupted" and "worker" in killed["error"]
     # its configuration ran again as the next trial; the study holds 8 trials besides it
     assert trials.loc[running[0].number + 1, "param_C"] == killed["param_C"]
-    counted = result.trials_[result.trials_["state"] != "interrupted"]
+    counted = result.trials[result.trials["state"] != "interrupted"]
     assert len(counted) == 8 and set(counted["state"]) == {"complete"}
     # the resumed study ends where the uninterrupted one does, trial by trial
-    assert counted["param_C"].tolist() == reference.trials_["param_C"].tolist()
+    assert counted["param_C"].tolist() == reference.trials["param_C"].tolist()
     np.testing.assert_array_equal(counted["mean_test_roc_auc"],
-                                  reference.trials_["mean_test_roc_auc"])
-    assert result.best_params_ == reference.best_params_
-    assert result.best_score_ == reference.best_score_
+                                  reference.trials["mean_test_roc_auc"])
+    assert result.best_params == reference.best_params
+    assert result.best_score == reference.best_score
     assert result.cv_result.status == "ok"
 
 
 def test_only_trials_of_ended_processes_are_failed_and_rerun(tmp_path):
     from optuna.trial import TrialState
 
-    from foldstack.selection._study import (
+    from foldstack.selection.tuning._study import (
         UNCLAIMED_AFTER,
         recover_interrupted,
         worker_id,
@@ -369,7 +369,7 @@ def test_only_trials_of_ended_processes_are_failed_and_rerun(tmp_path):
     study = optuna.create_study(storage=storage, study_name="shared")
     # a process that has ended: its worker id and token, read by itself
     gone = subprocess.run(
-        [sys.executable, "-c", "from foldstack.selection._study import worker_id, "
+        [sys.executable, "-c", "from foldstack.selection.tuning._study import worker_id, "
          "worker_token; print(worker_id()); print(worker_token())"],
         env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=ROOT, capture_output=True, text=True,
         check=True).stdout.split()
@@ -412,7 +412,7 @@ def test_only_trials_of_ended_processes_are_failed_and_rerun(tmp_path):
 def test_a_reused_pid_or_a_zombie_is_an_ended_worker():
     import socket
 
-    from foldstack.selection._study import _worker_gone, worker_id, worker_token
+    from foldstack.selection.tuning._study import _worker_gone, worker_id, worker_token
 
     me, token = worker_id(), worker_token()
     assert not _worker_gone(me, token) and not _worker_gone(me, None)
@@ -457,7 +457,7 @@ def test_two_processes_tune_one_sqlite_study(tmp_path):
                   {"C": ("float", 1e-6, 1e2, "log")}, X, y, cv=3, n_trials=12, pruner=None,
                   storage=storage, study_name="shared", verbose=0)
     assert count_fits(log) - fits == 3
-    assert result.cv_result.fold_scores()["roc_auc"].mean() == pytest.approx(result.best_score_)
+    assert result.cv_result.fold_scores()["roc_auc"].mean() == pytest.approx(result.best_score)
 
 
 @pytest.mark.parametrize("space, kwargs, match", [
@@ -502,7 +502,7 @@ def test_deprecated_timeout_is_time_limit_with_a_future_warning(small_numeric_bi
                    verbose=0)
     new = tune(DecisionTreeClassifier(), space, X, y, cv=3, n_trials=3, time_limit=600,
                verbose=0)
-    assert old.best_params_ == new.best_params_ and old.best_score_ == new.best_score_
+    assert old.best_params == new.best_params and old.best_score == new.best_score
     with pytest.warns(FutureWarning, match="`timeout` is deprecated"), \
             pytest.raises(InvalidParameterError, match="`time_limit` must be a finite"):
         tune(DecisionTreeClassifier(), space, X, y, cv=3, timeout=-1, verbose=0)
@@ -511,7 +511,7 @@ def test_deprecated_timeout_is_time_limit_with_a_future_warning(small_numeric_bi
 def test_torn_sqlite_storage_is_discarded_only_when_it_holds_no_study(tmp_path):
     import sqlite3
 
-    from foldstack.selection._study import _discard_torn_sqlite
+    from foldstack.selection.tuning._study import _discard_torn_sqlite
 
     empty, used = tmp_path / "empty.sqlite3", tmp_path / "used.sqlite3"
     for path, rows in ((empty, 0), (used, 1)):
@@ -527,20 +527,20 @@ def test_the_estimators_own_configuration_is_the_first_trial(small_numeric_binar
     X, y = small_numeric_binary
     result = tune(LogisticRegression(C=0.37), C_SPACE, X, y, cv=3, n_trials=4,
                   sampler="random", verbose=0)
-    first = result.trials_.iloc[0]
+    first = result.trials.iloc[0]
     assert first["param_C"] == 0.37 and first["state"] == "complete"
-    assert result.best_score_ >= first["mean_test_roc_auc"]
+    assert result.best_score >= first["mean_test_roc_auc"]
     # a labelled choice (a tuple) is matched too
     space = {"widths": ("categorical", [(1,), (64, 32), (1e-4,)])}
     result = tune(TupleParamClassifier(widths=(64, 32)), space, X, y, cv=3, n_trials=2,
                   sampler="random", verbose=0)
-    assert result.trials_.iloc[0]["param_widths"] == (64, 32)
+    assert result.trials.iloc[0]["param_widths"] == (64, 32)
     # switched off, or a value outside the space: the search starts from a sampled draw
     off = tune(LogisticRegression(C=0.37), C_SPACE, X, y, cv=3, n_trials=2, sampler="random",
                start_from_estimator=False, verbose=0)
-    assert off.trials_.iloc[0]["param_C"] != 0.37
+    assert off.trials.iloc[0]["param_C"] != 0.37
     with caplog.at_level("INFO", logger="foldstack"):
         outside = tune(LogisticRegression(C=1e3), C_SPACE, X, y, cv=3, n_trials=2,
                        sampler="random", verbose=0)
-    assert outside.trials_.iloc[0]["param_C"] != 1e3
+    assert outside.trials.iloc[0]["param_C"] != 1e3
     assert "estimator's own C not in the space" in caplog.text

@@ -23,9 +23,14 @@ from sklearn.preprocessing import StandardScaler
 from foldstack.cli import main
 from foldstack.exceptions import InvalidParameterError, UnsafeModelError
 from foldstack.selection import tune
-from foldstack.selection._space import OutsideSpaceError, parse_space
-from foldstack.selection._study import INTERRUPTED, STORAGE_FILE, open_storage, recover_interrupted
-from foldstack.selection._tune import _with_params
+from foldstack.selection.tuning._problem import with_params as _with_params
+from foldstack.selection.tuning._space import OutsideSpaceError, parse_space
+from foldstack.selection.tuning._study import (
+    INTERRUPTED,
+    STORAGE_FILE,
+    open_storage,
+    recover_interrupted,
+)
 
 SPACE = {"logisticregression__C": ("float", 1e-3, 1e2, "log")}
 C_DIST = FloatDistribution(1e-3, 1e2, log=True)
@@ -66,7 +71,7 @@ def honest(small_numeric_binary, tmp_path):
     X, y = small_numeric_binary
     cache = tmp_path / "cache"
     first = _tune(X, y, cache)
-    assert len(first.trials_) == 3
+    assert len(first.trials) == 3
     return X, y, cache, tmp_path / "PWNED"
 
 
@@ -127,7 +132,7 @@ def test_trials_outside_the_space_are_refused(honest, planted, match):
 def test_the_honest_study_resumes(honest):
     X, y, cache, _ = honest
     result = _tune(X, y, cache, n_trials=4)
-    assert len(result.trials_) == 4 and set(result.best_params_) == set(SPACE)
+    assert len(result.trials) == 4 and set(result.best_params) == set(SPACE)
 
 
 def test_an_interrupted_trial_is_not_enqueued_again_with_values_outside_the_space(tmp_path):

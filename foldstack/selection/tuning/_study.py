@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from foldstack.exceptions import CandidateFailedError, InvalidParameterError, UnsafeModelError
-from foldstack.selection._space import OutsideSpaceError, SearchSpace
+from foldstack.selection.tuning._space import OutsideSpaceError, SearchSpace
 from foldstack.utils._random import derive_seed
 from foldstack.utils._validation import check_option
 
