@@ -48,7 +48,7 @@ def cross_validate_candidates(
     cache_dir: str | None = None,
     time_limit: float | None = None,
     random_state: int | None = 0,
-    verbose: int = 1,
+    verbose: int = 0,
     time_budget: float | None = None,
 ) -> CVReport:
     """Cross-validate every candidate once, on one set of folds shared by all.
@@ -106,8 +106,9 @@ def cross_validate_candidates(
     random_state : int or None, default=0
         Seeds the folds and, through a seed derived per (candidate, fold), every estimator
         whose ``random_state`` is unset, so results do not depend on ``n_jobs``.
-    verbose : int, default=1
-        0 is silent; 1 draws a progress bar.
+    verbose : int, default=0
+        0 is silent (the default, as everywhere in foldstack and scikit-learn); 1 draws a
+        progress bar.
     time_budget : float, default=None
         Deprecated alias of ``time_limit`` (``FutureWarning``); it will be removed in a
         future release.

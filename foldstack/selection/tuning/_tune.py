@@ -24,7 +24,7 @@ import pandas as pd
 from sklearn.base import clone
 
 from foldstack.exceptions import CandidateFailedError, InvalidParameterError
-from foldstack.selection._cv import check_n_jobs, resolve_deprecated_alias
+from foldstack.selection._cv import check_n_jobs, check_verbose, resolve_deprecated_alias
 from foldstack.selection._engine import (
     FoldTask,
     candidate_result,
@@ -157,7 +157,7 @@ def tune(
     nested: bool = False,
     n_jobs: int | None = None,
     random_state: int | None = 0,
-    verbose: int = 1,
+    verbose: int = 0,
     timeout: float | None = None,
 ) -> TuneResult:
     """Search ``estimator``'s hyperparameters with Optuna on the shared folds.
@@ -243,9 +243,9 @@ def tune(
         Seeds the folds, the sampler, and every unset ``random_state`` of the estimator
         (one seed per fold, the same for every trial: configurations are compared on
         equal terms).
-    verbose : int, default=1
-        0 is silent; 1 draws a progress bar; 2 also shows Optuna's log of each trial.
-        Optuna's log level is restored afterwards.
+    verbose : int, default=0
+        0 is silent (the default, as everywhere in foldstack); 1 draws a progress bar; 2
+        also shows Optuna's log of each trial.  Optuna's log level is restored afterwards.
     timeout : float, default=None
         Deprecated alias of ``time_limit`` (``FutureWarning``); it will be removed in a
         future release.
@@ -391,5 +391,4 @@ def _check_arguments(n_trials: Any, time_limit: Any, nested: Any, n_jobs: Any,
     n_jobs_problem = check_n_jobs(n_jobs)
     if n_jobs_problem:
         raise InvalidParameterError(f"tune: {n_jobs_problem}")
-    if not is_int(verbose) or verbose < 0:
-        raise InvalidParameterError(f"tune: `verbose` must be an int >= 0; got {verbose!r}.")
+    check_verbose(verbose, "tune")
