@@ -165,6 +165,10 @@ def learning_curve(estimator: Any, X: Any, y: Any, *,
             subsplits.append((np.sort(order[:n_sub]), val))
             meta.append((size, n_sub, k))
     name = type(final_estimator(estimator)[1]).__name__
+    # Not sklearn.model_selection.learning_curve: it scores one metric (this table holds all
+    # of the task's), sizes every fold by the first fold's length, subsamples without
+    # stratifying, and fits one unseeded clone everywhere, where cross_validate_candidates
+    # seeds each (size, fold) fit as it seeds a report's, so the full size reproduces it.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", CandidateFailedWarning)  # raised below instead
         report = cross_validate_candidates({name: clone(estimator)}, X, y, cv=subsplits,

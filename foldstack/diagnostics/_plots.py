@@ -16,6 +16,11 @@ import pandas as pd
 from foldstack.exceptions import InvalidParameterError
 from foldstack.selection import CVReport
 
+# The confusion-matrix, ROC, PR and residual plots draw the numbers of sklearn.metrics
+# themselves, not through ConfusionMatrixDisplay, RocCurveDisplay, PrecisionRecallDisplay or
+# PredictionErrorDisplay: every Display's plot() imports matplotlib.pyplot, even given an
+# ``ax``, and importing pyplot may switch the user's backend; these plots never touch it.
+
 if TYPE_CHECKING:  # matplotlib is imported only when a plot is drawn
     from matplotlib.figure import Figure
 

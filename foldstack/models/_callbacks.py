@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 from skorch.callbacks import Callback
+from torch.optim import lr_scheduler
 
 from foldstack.exceptions import TrainingDivergedError
+from foldstack.utils._validation import check_option
 
 
 class DivergenceCheck(Callback):
@@ -75,15 +78,97 @@ class EarlyStopping(Callback):
         self.best_state_ = None  # keep fitted nets small when pickled
 
 
+@dataclass(frozen=True)
+class Schedule:
+    """One ``lr_schedule`` kind: how to build its torch scheduler and when to step it.
+
+    Attributes
+    ----------
+    build : callable
+        ``build(optimizer, params, *, lr, max_epochs, total_steps)`` -> a scheduler, or None
+        for a constant rate; ``params`` (``lr_schedule_params``) override its defaults.
+    per_batch : bool
+        Step after every training batch (``total_steps`` in all); else after every epoch.
+    monitored : bool
+        Step with the epoch's monitored loss (``ReduceLROnPlateau``).
+    doc : str
+        What the schedule does, in one line.
+    """
+
+    build: Callable[..., Any]
+    per_batch: bool
+    monitored: bool
+    doc: str
+
+
+# Builders are module-level functions, not lambdas, so that the table pickles with the nets.
+def _constant(optimizer: torch.optim.Optimizer, p: dict, **_: Any) -> None:
+    return None
+
+
+def _step(optimizer: torch.optim.Optimizer, p: dict, *, max_epochs: int, **_: Any) -> Any:
+    return lr_scheduler.StepLR(optimizer, **{"step_size": max(1, max_epochs // 3),
+                                             "gamma": 0.1, **p})
+
+
+def _exponential(optimizer: torch.optim.Optimizer, p: dict, **_: Any) -> Any:
+    return lr_scheduler.ExponentialLR(optimizer, **{"gamma": 0.95, **p})
+
+
+def _plateau(optimizer: torch.optim.Optimizer, p: dict, **_: Any) -> Any:
+    return lr_scheduler.ReduceLROnPlateau(optimizer, **{"factor": 0.5, "patience": 4, **p})
+
+
+def _warmup_cosine(optimizer: torch.optim.Optimizer, p: dict, *, total_steps: int,
+                   **_: Any) -> Any:
+    # A LambdaLR, not SequentialLR(LinearLR, CosineAnnealingLR): that chain matches it only
+    # up to rounding (CosineAnnealingLR updates recursively), and LinearLR cannot express a
+    # warm-up of 0 or 1 steps.
+    return lr_scheduler.LambdaLR(optimizer, _cosine(total_steps, p.get("warmup", 0.05),
+                                                    p.get("min_lr_ratio", 0.0)))
+
+
+def _onecycle(optimizer: torch.optim.Optimizer, p: dict, *, lr: float, total_steps: int,
+              **_: Any) -> Any:
+    p = {"max_lr": lr, "pct_start": 0.25, **p}
+    # one spare step (OneCycleLR refuses to step past total_steps), and enough steps for its
+    # warm-up phase to be at least one step long
+    p.setdefault("total_steps", max(total_steps + 1, math.ceil(2 / p["pct_start"]) + 1))
+    return lr_scheduler.OneCycleLR(optimizer, **p)
+
+
+#: ``lr_schedule`` kind -> :class:`Schedule`: the one place that names the kinds.
+SCHEDULES: dict[str, Schedule] = {
+    "none": Schedule(_constant, per_batch=False, monitored=False,
+                     doc="constant learning rate"),
+    "step": Schedule(_step, per_batch=False, monitored=False,
+                     doc="x gamma (0.1) every step_size (max_epochs // 3) epochs"),
+    "exponential": Schedule(_exponential, per_batch=False, monitored=False,
+                            doc="x gamma (0.95) every epoch"),
+    "plateau": Schedule(_plateau, per_batch=False, monitored=True,
+                        doc="x factor (0.5) after patience (4) epochs without a better "
+                            "monitored loss"),
+    "cosine": Schedule(_warmup_cosine, per_batch=True, monitored=False,
+                       doc="linear warm-up over the first warmup (5 %) of the steps, then a "
+                           "cosine decay to min_lr_ratio (0) x lr"),
+    "onecycle": Schedule(_onecycle, per_batch=True, monitored=False,
+                         doc="torch.optim.lr_scheduler.OneCycleLR, peaking at lr"),
+}
+
+
 class LRSchedule(Callback):
     """Set the learning rate of ``net.optimizer_`` by a named schedule.
 
-    ``"step"`` (x ``gamma`` every ``step_size`` epochs), ``"exponential"`` (x ``gamma`` per
-    epoch) and ``"plateau"`` (x ``factor`` after ``patience`` epochs without a better
-    ``monitor``) act per epoch; ``"cosine"`` (linear warm-up over the first ``warmup`` fraction
-    of the steps, then a cosine decay to ``min_lr_ratio * lr``) and ``"onecycle"``
-    (:class:`torch.optim.lr_scheduler.OneCycleLR`) act per batch over ``max_epochs`` epochs.
-    ``params`` override these settings' defaults.
+    ``kind`` is a key of :data:`SCHEDULES`, whose entry builds the torch scheduler (its
+    ``doc`` says what it does) and says whether it steps per batch, over ``max_epochs *
+    steps_per_epoch`` steps, or per epoch.  ``params`` override the schedule's defaults.
+
+    Examples
+    --------
+    >>> list(SCHEDULES)
+    ['none', 'step', 'exponential', 'plateau', 'cosine', 'onecycle']
+    >>> SCHEDULES["onecycle"].per_batch, SCHEDULES["plateau"].monitored
+    (True, True)
     """
 
     def __init__(self, kind: str = "cosine", params: dict | None = None, *,
@@ -96,39 +181,23 @@ class LRSchedule(Callback):
         self.monitor = monitor
 
     def on_train_begin(self, net: Any, **kwargs: Any) -> None:
-        self.scheduler_ = self._make(net.optimizer_, net.lr)
-
-    def _make(self, optimizer: torch.optim.Optimizer, lr: float) -> Any:
-        sched = torch.optim.lr_scheduler
-        p = dict(self.params or {})
-        total = max(1, self.max_epochs * self.steps_per_epoch)
-        if self.kind == "step":
-            return sched.StepLR(optimizer, **{"step_size": max(1, self.max_epochs // 3),
-                                              "gamma": 0.1, **p})
-        if self.kind == "exponential":
-            return sched.ExponentialLR(optimizer, **{"gamma": 0.95, **p})
-        if self.kind == "plateau":
-            return sched.ReduceLROnPlateau(optimizer, **{"factor": 0.5, "patience": 4, **p})
-        if self.kind == "onecycle":
-            p = {"max_lr": lr, "pct_start": 0.25, **p}
-            # one spare step (OneCycleLR refuses to step past total_steps), and enough steps
-            # for its warm-up phase to be at least one step long
-            p.setdefault("total_steps", max(total + 1, math.ceil(2 / p["pct_start"]) + 1))
-            return sched.OneCycleLR(optimizer, **p)
-        if self.kind == "cosine":
-            return sched.LambdaLR(optimizer, _cosine(total, p.get("warmup", 0.05),
-                                                     p.get("min_lr_ratio", 0.0)))
-        return None
+        schedule = SCHEDULES[check_option("LRSchedule", "kind", self.kind, SCHEDULES)]
+        self.scheduler_ = schedule.build(
+            net.optimizer_, dict(self.params or {}), lr=net.lr, max_epochs=self.max_epochs,
+            total_steps=max(1, self.max_epochs * self.steps_per_epoch))
 
     def on_batch_end(self, net: Any, training: bool = False, **kwargs: Any) -> None:
-        if training and self.kind in ("cosine", "onecycle"):
+        if training and self.scheduler_ is not None and SCHEDULES[self.kind].per_batch:
             self.scheduler_.step()
 
     def on_epoch_end(self, net: Any, **kwargs: Any) -> None:
-        if self.kind in ("step", "exponential"):
-            self.scheduler_.step()
-        elif self.kind == "plateau":
+        schedule = SCHEDULES[self.kind]
+        if self.scheduler_ is None or schedule.per_batch:
+            return
+        if schedule.monitored:
             self.scheduler_.step(net.history[-1][self.monitor])
+        else:
+            self.scheduler_.step()
 
     def on_train_end(self, net: Any, **kwargs: Any) -> None:
         self.scheduler_ = None  # lambdas do not pickle; the schedule is spent anyway
