@@ -32,13 +32,14 @@ from foldstack.models._preprocess import (
     _validated_frame,
     infer_column_types,
 )
+from foldstack.models._schedules import SCHEDULES
 from foldstack.utils._validation import Interval, Options, check_params
 
 logger = logging.getLogger(__name__)
 
 ACTIVATIONS = ("relu", "leaky_relu", "gelu", "selu", "silu")
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw")
-LR_SCHEDULES = ("none", "step", "exponential", "plateau", "cosine", "onecycle")
+LR_SCHEDULES = tuple(SCHEDULES)  # the kinds, from the one table of schedules
 AUGMENTATIONS = ("noise", "mixup")
 NUMERIC_EMBEDDINGS = ("periodic",)
 
