@@ -19,12 +19,13 @@ from foldstack.diagnostics._plots import (
     plot_roc_pr,
     plot_train_validation,
 )
-from foldstack.diagnostics._remedies import remedies
+from foldstack.diagnostics._remedies import Remedy, remedies
 
 __all__ = [
     "VERDICTS",
     "EpochFinding",
     "LearningCurve",
+    "Remedy",
     "Verdict",
     "diagnose",
     "dummy_scores",

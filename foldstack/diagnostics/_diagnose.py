@@ -12,7 +12,7 @@ import pandas as pd
 
 from foldstack.diagnostics._baseline import dummy_scores
 from foldstack.diagnostics._epochs import epoch_curves, find_history, majority_findings
-from foldstack.diagnostics._remedies import remedies
+from foldstack.diagnostics._remedies import Remedy, remedies, render_lines
 from foldstack.exceptions import InvalidParameterError
 from foldstack.selection import CVReport
 from foldstack.utils._validation import did_you_mean
@@ -200,9 +200,12 @@ def diagnose(report: CVReport, *, baseline: float | str | None = None,
         folds), ``gap`` (how much worse validation is than training, in the metric's unit;
         positive means overfitting), ``baseline``, ``tolerance_bias``,
         ``tolerance_variance``, ``verdict``, ``evidence`` (one sentence), ``remedies``
-        (list of str, most promising first) and ``epoch_findings`` (networks: epoch-curve
-        readings that hold in most folds, e.g. ``"still_improving (5/5 folds)"``; see
-        :func:`read_epoch_curves`).  ``attrs["metric"]`` names the metric.
+        (list of str, most promising first: one ``"category: action; action"`` line per
+        category) and ``epoch_findings`` (networks: epoch-curve readings that hold in most
+        folds, e.g. ``"still_improving (5/5 folds)"``; see :func:`read_epoch_curves`).
+        ``attrs["metric"]`` names the metric; ``attrs["remedies"]`` maps each candidate to
+        its remedies as data, a tuple of :class:`Remedy` records (parameter path, move,
+        current and suggested value, reason) that the ``remedies`` column renders.
 
     Notes
     -----
@@ -244,7 +247,8 @@ def diagnose(report: CVReport, *, baseline: float | str | None = None,
     as a scorer callable has no dummy score (pass ``baseline=``; without one, ``e = 0``).
 
     Remedies (see :func:`remedies`) name the candidate's own parameters, e.g.
-    ``"stronger regularization: raise mlp__dropout from 0.0 (e.g. to 0.2)"``.  For networks,
+    ``"stronger regularization: raise mlp__dropout from 0.0 (e.g. to 0.2)"``, and are kept as
+    records in ``attrs["remedies"]`` for code that acts on them.  For networks,
     epoch-curve findings put the matching remedy first (lower the learning rate when the
     validation loss oscillates, raise ``max_epochs`` when it was still falling).
 
@@ -258,8 +262,14 @@ def diagnose(report: CVReport, *, baseline: float | str | None = None,
     >>> report = fs.selection.cross_validate_candidates(
     ...     {"stump": DecisionTreeClassifier(max_depth=1),
     ...      "forest": RandomForestClassifier(min_samples_leaf=5)}, X, y, cv=5, verbose=0)
-    >>> fs.diagnostics.diagnose(report).loc["stump", "verdict"]
+    >>> diagnosis = fs.diagnostics.diagnose(report)
+    >>> diagnosis.loc["stump", "verdict"]
     'high_bias'
+    >>> diagnosis.loc["stump", "remedies"][0]
+    'a bigger model: raise max_depth from 1 (e.g. to 2)'
+    >>> move = diagnosis.attrs["remedies"]["stump"][0]
+    >>> move.param, move.action, move.current, move.suggested, move.reason
+    ('max_depth', 'raise', 1, 2, 'high_bias')
     """
     if not isinstance(report, CVReport):
         raise InvalidParameterError(
@@ -278,6 +288,7 @@ def diagnose(report: CVReport, *, baseline: float | str | None = None,
     best = float(ok[f"mean_test_{metric}"].iloc[0]) if len(ok) else np.nan
     best_std = float(ok[f"std_test_{metric}"].iloc[0]) if len(ok) else np.nan
     rows = {}
+    records: dict[str, tuple[Remedy, ...]] = {}
     for name in board.index:
         result = report.results[name]
         test, train = result.fold_scores("test"), result.fold_scores("train")
@@ -300,12 +311,12 @@ def diagnose(report: CVReport, *, baseline: float | str | None = None,
                                   min_effect=min_effect, metric=metric, best_name=best_name)
             findings = _epoch_summary(report, name)
         n_folds = len(result.fold_models or ())
+        records[name] = tuple(remedies(result.estimator, verdict.verdict, findings=findings,
+                                       error=result.error, kind=result.kind))
         row.update(tolerance_bias=verdict.tolerance_bias,
                    tolerance_variance=verdict.tolerance_variance, verdict=verdict.verdict,
                    evidence=verdict.evidence,
-                   remedies=remedies(result.estimator, verdict.verdict,
-                                     findings=findings, error=result.error,
-                                     kind=result.kind),
+                   remedies=render_lines(records[name]),  # text at the edge, as shown
                    epoch_findings=", ".join(f"{c} ({k}/{n_folds} folds)"
                                             for c, k in sorted(findings.items())))
         rows[name] = row
@@ -313,4 +324,5 @@ def diagnose(report: CVReport, *, baseline: float | str | None = None,
     out = pd.DataFrame.from_dict(rows, orient="index")
     out.index.name = "candidate"
     out.attrs["metric"] = metric
+    out.attrs["remedies"] = records
     return out

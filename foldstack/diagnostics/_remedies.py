@@ -1,23 +1,126 @@
 """Remedies: what to change for a verdict, naming the candidate's own parameters.
 
-The knobs of each estimator family are data (:data:`FAMILIES`): which parameter to move, in
-which direction for high bias or high variance, and a suggested next value.  The candidate's
-final estimator is found through Pipelines (``step__param``) and wrappers such as
-``TransformedTargetRegressor``, and its current values are read with ``get_params``, so a
-remedy reads ``"raise mlp__dropout from 0.0 (e.g. to 0.2)"``.
+A remedy is data, a :class:`Remedy` record: a move of one parameter (``"raise"``
+``mlp__dropout`` from 0.0 to 0.2) or a free action (``"more training rows ..."``), under a
+category (``"stronger regularization"``) and for a reason (the verdict, an epoch-curve
+finding or the error).  Text is made at the edge: ``str(remedy)`` reads
+``"stronger regularization: raise mlp__dropout from 0.0 (e.g. to 0.2)"`` and
+:func:`render_lines` joins the remedies of one category as :func:`diagnose` shows them.
+
+The knobs of each estimator family are data too (:data:`FAMILIES`): which parameter to move,
+in which direction for high bias or high variance, and a suggested next value.  The
+candidate's final estimator is found through Pipelines (``step__param``) and wrappers such as
+``TransformedTargetRegressor``, and its current values are read with ``get_params``.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from foldstack.models import TabularMLPClassifier, TabularMLPRegressor
 from foldstack.utils._estimators import final_estimator
 
-_DEFAULT = object()
+MOVES = ("raise", "lower", "set")
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.3g}" if value != 0 else "0.0"
+    return repr(value)
+
+
+@dataclass(frozen=True)
+class Remedy:
+    """One remedy: a move of one of the candidate's parameters, or a free action.
+
+    Parameters
+    ----------
+    category : str or None
+        The kind of remedy, the heading it is shown under (``"stronger regularization"``,
+        ``"learning rate too high"``, ``"tuning"``...); None for a remedy shown on its own.
+    action : str
+        ``"raise"``, ``"lower"`` or ``"set"``: a move of ``param`` from ``current`` to
+        ``suggested``.  Any other action is free text, shown as written (``"more training
+        rows (...)"``); it may still name the parameter it is about.
+    param : str or None, default=None
+        The parameter's full path in the candidate, as ``set_params`` takes it
+        (``"mlp__dropout"``); None when the remedy is about no single parameter.
+    current : object, default=None
+        The parameter's value now (for xgboost's ``None``, the default it stands for).
+    suggested : object, default=None
+        A suggested next value (a move's step, not a tuned optimum).
+    reason : str, default=""
+        What calls for it: the verdict (``"high_variance"``), the epoch-curve findings
+        (``"epoch curves: diverged"``) or the error of a failed candidate
+        (``"failed: training diverged"``).
+
+    Examples
+    --------
+    >>> r = Remedy("stronger regularization", "raise", "mlp__dropout", 0.0, 0.2,
+    ...            "high_variance")
+    >>> r.text()
+    'raise mlp__dropout from 0.0 (e.g. to 0.2)'
+    >>> str(r)
+    'stronger regularization: raise mlp__dropout from 0.0 (e.g. to 0.2)'
+    >>> str(Remedy("tuning", "set", "max_depth", None, 4))
+    'tuning: set max_depth=4 (now None)'
+    """
+
+    category: str | None
+    action: str
+    param: str | None = None
+    current: Any = None
+    suggested: Any = None
+    reason: str = ""
+
+    @property
+    def is_move(self) -> bool:
+        """Whether this moves ``param`` (an action in :data:`MOVES`), not a free action."""
+        return self.param is not None and self.action in MOVES
+
+    @property
+    def key(self) -> tuple[str | None, str]:
+        """``(param, action)``: two remedies with one key give the same advice (the first
+        one given is kept, whatever value each suggests)."""
+        return self.param, self.action
+
+    def text(self) -> str:
+        """The action as a phrase, without its category."""
+        if not self.is_move:
+            return self.action
+        if self.action == "set":  # the new value as code: grad_clip=1.0, not 1
+            return f"set {self.param}={self.suggested!r} (now {_fmt(self.current)})"
+        return (f"{self.action} {self.param} from {_fmt(self.current)} "
+                f"(e.g. to {_fmt(self.suggested)})")
+
+    def __str__(self) -> str:
+        return self.text() if self.category is None else f"{self.category}: {self.text()}"
+
+
+def render_lines(remedies: Iterable[Remedy]) -> list[str]:
+    """Remedies as text lines: ``"category: action; action"``, one line per run of remedies
+    of one category (the ``remedies`` column of :func:`diagnose`).
+
+    Examples
+    --------
+    >>> render_lines([Remedy("a bigger model", "raise", "C", 1.0, 10.0),
+    ...               Remedy("a bigger model", "non-linear features"),
+    ...               Remedy(None, "record training scores")])
+    ['a bigger model: raise C from 1 (e.g. to 10); non-linear features', \
+'record training scores']
+    """
+    lines: list[str] = []
+    last: object = object()  # a category no remedy has
+    for r in remedies:
+        if r.category is not None and r.category == last:
+            lines[-1] += "; " + r.text()
+        else:
+            lines.append(str(r))
+        last = r.category
+    return lines
 
 
 @dataclass(frozen=True)
@@ -25,14 +128,13 @@ class Knob:
     """One parameter and how to move it.
 
     ``suggest(current) -> new value``, or None when the move does not apply (e.g. lowering a
-    dropout that is already 0).  ``default`` is the value a ``None`` stands for (xgboost
-    leaves its defaults as None).
+    dropout that is already 0).  A ``None`` value stands for the family's default
+    (:attr:`Family.defaults`) when it has one.
     """
 
     param: str
     move: str  # "raise" | "lower" | "set" | "limit" (set when None, else lower)
     suggest: Callable[[Any], Any]
-    default: Any = _DEFAULT
     when: Callable[[dict], bool] | None = None  # applies only if when(all params) holds
 
 
@@ -51,6 +153,7 @@ class Family:
     body_params: str | None = None  # the parameter holding that network's settings
     architecture: tuple = ()  # parameters that build the default network, unused by the user's
     types: tuple = ()  # classes the estimator may be an instance of (besides ``classes``)
+    defaults: dict = field(default_factory=dict)  # param -> the value its None stands for
 
 
 def _times(factor: float, cap: float | None = None, floor: float | None = None
@@ -125,6 +228,17 @@ def _fixed_rounds(params: dict) -> bool:
     return params.get("early_stopping", False) is False
 
 
+def _learning_rate(param: str, factor: float) -> Knob:
+    """The learning-rate knob: every learning-rate remedy (a family's, the epoch curves',
+    a diverged run's) moves it by ``factor``, to two significant digits."""
+    def suggest(v: Any) -> Any:
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            return None
+        new = float(f"{v * factor:.2g}")
+        return None if new == v else new
+    return Knob(param, "lower" if factor < 1 else "raise", suggest)
+
+
 _MORE_DATA = "more data"
 _REGULARIZE = "stronger regularization"
 _SIMPLER = "a simpler model"
@@ -180,24 +294,26 @@ FAMILIES: tuple[Family, ...] = (
     Family(
         "xgboost", frozenset({"XGBModel"}),
         variance={
-            _REGULARIZE: (Knob("max_depth", "lower", _times(0.5, floor=2), default=6),
-                          Knob("min_child_weight", "raise", _times(5), default=1),
-                          Knob("reg_lambda", "raise", _times(10), default=1),
-                          Knob("subsample", "lower", _set_if(0.8, lambda v: v > 0.8), default=1),
-                          Knob("n_estimators", "lower", _times(0.5, floor=10), default=100,
+            _REGULARIZE: (Knob("max_depth", "lower", _times(0.5, floor=2)),
+                          Knob("min_child_weight", "raise", _times(5)),
+                          Knob("reg_lambda", "raise", _times(10)),
+                          Knob("subsample", "lower", _set_if(0.8, lambda v: v > 0.8)),
+                          Knob("n_estimators", "lower", _times(0.5, floor=10),
                                when=_fixed_rounds),
-                          Knob("learning_rate", "lower", _times(0.3), default=0.3)),
+                          _learning_rate("learning_rate", 0.3)),
             _EARLY: (Knob("early_stopping", "set", _enable),),  # foldstack's TabularXGB*
         },
         bias={
             _BIGGER: (Knob("max_depth", "raise", lambda v: v + 2 if isinstance(v, int) and v > 0
-                           else None, default=6),
-                      Knob("min_child_weight", "lower", _times(0.2), default=1)),
-            _OPTIMIZE: (Knob("n_estimators", "raise", _times(2), default=100,
-                             when=_fixed_rounds),),
+                           else None),
+                      Knob("min_child_weight", "lower", _times(0.2))),
+            _OPTIMIZE: (Knob("n_estimators", "raise", _times(2), when=_fixed_rounds),),
         },
         tune=("max_depth", "learning_rate", "n_estimators", "min_child_weight", "reg_lambda",
-              "subsample"), lr="learning_rate", epochs="n_estimators"),
+              "subsample"), lr="learning_rate", epochs="n_estimators",
+        # xgboost leaves its parameters None for these defaults
+        defaults={"max_depth": 6, "min_child_weight": 1, "reg_lambda": 1, "subsample": 1,
+                  "n_estimators": 100, "learning_rate": 0.3}),
     Family(
         "lightgbm", frozenset({"LGBMModel"}),
         variance={
@@ -315,72 +431,86 @@ def family_of(estimator: Any) -> Family | None:
                  if f.classes & names or (f.types and isinstance(estimator, f.types))), None)
 
 
-def _fmt(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.3g}" if value != 0 else "0.0"
-    return repr(value)
+@dataclass(frozen=True)
+class _Target:
+    """The candidate's final estimator, as remedies see it."""
+
+    family: Family | None
+    final: Any
+    params: dict  # its get_params(deep=False)
+    prefix: str  # the path to it ("model__")
+
+    def move(self, knob: Knob) -> Remedy | None:
+        """The knob's move of this estimator's parameter (no category yet), or None."""
+        params = self.params
+        if knob.param not in params or (knob.when is not None and not knob.when(params)):
+            return None
+        current = params[knob.param]
+        if current is None and self.family is not None:
+            current = self.family.defaults.get(knob.param)
+        new = knob.suggest(current)
+        if new is None:
+            return None
+        if knob.move == "set" or (knob.move == "limit" and current is None):
+            action = "set"
+        else:
+            action = "lower" if knob.move == "limit" else knob.move
+        return Remedy(None, action, self.prefix + knob.param, current, new)
+
+    def moves(self, knobs: Iterable[Knob]) -> list[Remedy]:
+        return [r for k in knobs if (r := self.move(k)) is not None]
+
+    def learning_rate(self, factor: float) -> list[Remedy]:
+        """The one learning-rate remedy (see :func:`_learning_rate`), when there is a rate."""
+        if self.family is None or self.family.lr is None:
+            return []
+        return self.moves([_learning_rate(self.family.lr, factor)])
+
+    def custom_body(self) -> Any:
+        """The user's own network class set on the estimator, or None."""
+        if self.family is None or self.family.body is None:
+            return None
+        return self.params.get(self.family.body)
+
+    def body_action(self, verb: str) -> list[Remedy]:
+        body = self.custom_body()
+        if body is None:
+            return []
+        name = getattr(body, "__name__", repr(body))
+        path = f"{self.prefix}{self.family.body_params}"
+        current = self.params.get(self.family.body_params)
+        return [Remedy(None, f"{verb} the custom module {name} through {path} "
+                             f"(now {_fmt(current)})", path, current)]
+
+    def is_linear(self) -> bool:
+        return (self.family is not None and self.family.name.startswith("linear")) or \
+            type(self.final).__module__.startswith(_LINEAR_MODULES)
 
 
-def _knob_action(knob: Knob, params: dict, prefix: str) -> str | None:
-    if knob.param not in params or (knob.when is not None and not knob.when(params)):
-        return None
-    current = params[knob.param]
-    shown = current
-    if current is None and knob.default is not _DEFAULT:
-        current, shown = knob.default, knob.default
-    new = knob.suggest(current)
-    if new is None:
-        return None
-    path = prefix + knob.param
-    if knob.move == "set" or (knob.move == "limit" and current is None):
-        return f"set {path}={_fmt(new)} (now {_fmt(shown)})"
-    move = "lower" if knob.move == "limit" else knob.move
-    return f"{move} {path} from {_fmt(shown)} (e.g. to {_fmt(new)})"
+_GRAD_CLIP = Knob("grad_clip", "set", _set_if(1.0, lambda v: v is None))
 
 
-def _actions(knobs: Iterable[Knob], params: dict, prefix: str) -> list[str]:
-    return [a for k in knobs if (a := _knob_action(k, params, prefix))]
+def _group(category: str, reason: str, actions: Sequence[Remedy | str],
+           fallback: str | None = None) -> list[Remedy]:
+    """The remedies of one category: moves, free actions (str), or the fallback if none."""
+    if not actions and fallback is not None:
+        actions = [fallback]
+    return [replace(a, category=category, reason=reason) if isinstance(a, Remedy)
+            else Remedy(category, a, reason=reason) for a in actions]
 
 
-def _line(category: str, actions: Sequence[str], fallback: str | None = None) -> str | None:
-    if actions:
-        return f"{category}: " + "; ".join(actions)
-    return None if fallback is None else f"{category}: {fallback}"
-
-
-def _custom_body(family: Family | None, params: dict) -> Any:
-    """The user's own network class set on the estimator, or None."""
-    if family is None or family.body is None:
-        return None
-    return params.get(family.body)
-
-
-def _body_action(family: Family | None, params: dict, prefix: str, verb: str
-                 ) -> list[str]:
-    body = _custom_body(family, params)
-    if body is None:
-        return []
-    name = getattr(body, "__name__", repr(body))
-    return [f"{verb} the custom module {name} through {prefix}{family.body_params} "
-            f"(now {_fmt(params.get(family.body_params))})"]
-
-
-def _tune_line(family: Family | None, params: dict, prefix: str) -> str:
-    names = [prefix + p for p in (family.tune if family else ()) if p in params
-             and (p != "n_estimators" or _fixed_rounds(params))]
-    if _custom_body(family, params) is not None:
-        names.append(f"{prefix}{family.body_params} (with a callable space)")
+def _tuning(t: _Target, reason: str) -> Remedy:
+    names = [t.prefix + p for p in (t.family.tune if t.family else ()) if p in t.params
+             and (p != "n_estimators" or _fixed_rounds(t.params))]
+    if t.custom_body() is not None:
+        names.append(f"{t.prefix}{t.family.body_params} (with a callable space)")
     what = ", ".join(names) if names else "its main hyperparameters"
-    return f"tuning: search {what} with fs.selection.tune on the same folds"
-
-
-def _is_linear(estimator: Any, family: Family | None) -> bool:
-    return (family is not None and family.name.startswith("linear")) or \
-        type(estimator).__module__.startswith(_LINEAR_MODULES)
+    return Remedy("tuning", f"search {what} with fs.selection.tune on the same folds",
+                  reason=reason)
 
 
 def remedies(estimator: Any, verdict: str, *, findings: Iterable[str] = (),
-             error: str | None = None, kind: str = "model") -> list[str]:
+             error: str | None = None, kind: str = "model") -> list[Remedy]:
     """Remedies for a verdict, most promising first, naming the estimator's parameters.
 
     Parameters
@@ -402,143 +532,136 @@ def remedies(estimator: Any, verdict: str, *, findings: Iterable[str] = (),
 
     Returns
     -------
-    list of str
-        ``"category: action; action"`` lines.  High variance: more data / augmentation,
-        stronger regularization, a simpler model, early stopping, tuning.  High bias: a
-        bigger model, longer or better optimization, better features, tuning.  Both: the
-        bias remedies first (reduce bias, then variance), then the variance ones.
-        A network with its own ``module`` gets no remedy on the parameters that only build
-        the default network (``width``, ``depth``, ``dropout``, ...): its ``module_params``
-        are named instead.
+    list of Remedy
+        In order of categories: high variance: more data / augmentation, stronger
+        regularization, a simpler model, early stopping, tuning.  High bias: a bigger model,
+        longer or better optimization, better features, tuning.  Both: the bias remedies
+        first (reduce bias, then variance), then the variance ones.  A parameter is moved
+        one way once: a later remedy with the :attr:`~Remedy.key` of an earlier one is left
+        out (the learning rate that the epoch curves lower is not lowered again for high
+        variance).  A network with its own ``module`` gets no remedy on the parameters that
+        only build the default network (``width``, ``depth``, ``dropout``, ...): its
+        ``module_params`` are named instead.  ``str(remedy)`` is one remedy's sentence;
+        :func:`diagnose` shows the remedies of one category on one line.
 
     Examples
     --------
     >>> from sklearn.tree import DecisionTreeClassifier
-    >>> remedies(DecisionTreeClassifier(max_depth=8), "high_variance")[1]
-    'stronger regularization: lower max_depth from 8 (e.g. to 4); raise min_samples_leaf \
-from 1 (e.g. to 5); raise ccp_alpha from 0.0 (e.g. to 0.01)'
+    >>> found = remedies(DecisionTreeClassifier(max_depth=8), "high_variance")
+    >>> found[1]  # doctest: +NORMALIZE_WHITESPACE
+    Remedy(category='stronger regularization', action='lower', param='max_depth', current=8,
+           suggested=4, reason='high_variance')
+    >>> [str(r) for r in found[1:3]]  # doctest: +NORMALIZE_WHITESPACE
+    ['stronger regularization: lower max_depth from 8 (e.g. to 4)',
+     'stronger regularization: raise min_samples_leaf from 1 (e.g. to 5)']
     """
     prefix, final = final_estimator(estimator)
     family = family_of(final)
     params = final.get_params(deep=False) if hasattr(final, "get_params") else {}
-    if _custom_body(family, params) is not None:
+    t = _Target(family, final, params, prefix)
+    if t.custom_body() is not None:
         # a user's network ignores the knobs that build the default one: none is suggested,
-        # its own settings are (_body_action)
-        params = {k: v for k, v in params.items() if k not in family.architecture}
+        # its own settings are (body_action)
+        t = replace(t, params={k: v for k, v in params.items() if k not in family.architecture})
     findings = set(findings) & _CONSISTENT.get(verdict, set())
-    lines = _epoch_lines(family, params, prefix, findings)
+    out = _epoch_remedies(t, findings)
     if verdict == "failed":
-        return _failed_lines(family, params, prefix, error) + lines
+        return _dedupe(_failed_remedies(t, error) + out)
     if verdict in ("high_bias", "high_bias_and_variance"):
-        lines += _bias_lines(family, final, params, prefix)
+        out += _bias_remedies(t, "high_bias")
     if verdict in ("high_variance", "high_bias_and_variance"):
-        lines += _variance_lines(family, final, params, prefix)
+        out += _variance_remedies(t, "high_variance")
     if verdict == "good_fit":
-        lines += ["more data or better features: the model generalizes as well as it fits; "
-                  "gains now come from new information",
-                  "members: add diverse candidates or improve the weakest members"
-                  if kind == "ensemble" else
-                  "ensembles: average or stack it with the other candidates "
-                  "(fs.ensemble.*.from_report)"]
+        out += [Remedy("more data or better features", "the model generalizes as well as it "
+                       "fits; gains now come from new information", reason=verdict),
+                Remedy("members", "add diverse candidates or improve the weakest members",
+                       reason=verdict) if kind == "ensemble" else
+                Remedy("ensembles", "average or stack it with the other candidates "
+                       "(fs.ensemble.*.from_report)", reason=verdict)]
     if verdict == "unknown":
-        lines.append("record training scores to diagnose bias and variance")
-    lines.append(_tune_line(family, params, prefix))
-    return _dedupe(lines)
+        out.append(Remedy(None, "record training scores to diagnose bias and variance",
+                          reason=verdict))
+    out.append(_tuning(t, verdict))
+    return _dedupe(out)
 
 
-def _dedupe(lines: list[str]) -> list[str]:
-    """Drop actions already given by an earlier line (and lines left with none)."""
-    seen: set[str] = set()
+def _dedupe(found: list[Remedy]) -> list[Remedy]:
+    """Drop remedies whose key (parameter and move, or free action) an earlier one has."""
+    seen: set[tuple[str | None, str]] = set()
     out = []
-    for line in lines:
-        category, sep, body = line.partition(": ")
-        actions = body.split("; ") if sep else [line]
-        fresh = [a for a in actions if a not in seen]
-        seen.update(actions)
-        if fresh:
-            out.append(f"{category}: " + "; ".join(fresh) if sep else line)
+    for r in found:
+        if r.key not in seen:
+            seen.add(r.key)
+            out.append(r)
     return out
 
 
-def _variance_lines(family: Family | None, final: Any, params: dict, prefix: str) -> list[str]:
-    knobs = family.variance if family else {}
-    out = [_line(_MORE_DATA, _actions(knobs.get(_MORE_DATA, ()), params, prefix) +
-                 ["more training rows (a learning curve shows whether they would help)"])]
-    out.append(_line(_REGULARIZE, _actions(knobs.get(_REGULARIZE, ()), params, prefix),
-                     "a penalty (L2 / weight decay), dropout, or smaller trees"))
-    simpler = _actions(knobs.get(_SIMPLER, ()), params, prefix)
-    simpler += _body_action(family, params, prefix, "regularize or simplify")
-    if _is_linear(final, family):
+def _variance_remedies(t: _Target, reason: str) -> list[Remedy]:
+    knobs = t.family.variance if t.family else {}
+    out = _group(_MORE_DATA, reason, t.moves(knobs.get(_MORE_DATA, ())) +
+                 ["more training rows (a learning curve shows whether they would help)"])
+    out += _group(_REGULARIZE, reason, t.moves(knobs.get(_REGULARIZE, ())),
+                  "a penalty (L2 / weight decay), dropout, or smaller trees")
+    simpler: list[Remedy | str] = [*t.moves(knobs.get(_SIMPLER, ())),
+                                   *t.body_action("regularize or simplify")]
+    if t.is_linear():
         simpler.append("fewer features (feature selection)")
-    out.append(_line(_SIMPLER, simpler, "fewer parameters, or the linear candidate"))
-    out.append(_line(_AVERAGE, _actions(knobs.get(_AVERAGE, ()), params, prefix)))
-    out.append(_line(_EARLY, _actions(knobs.get(_EARLY, ()), params, prefix)))
-    return [x for x in out if x]
+    out += _group(_SIMPLER, reason, simpler, "fewer parameters, or the linear candidate")
+    out += _group(_AVERAGE, reason, t.moves(knobs.get(_AVERAGE, ())))
+    out += _group(_EARLY, reason, t.moves(knobs.get(_EARLY, ())))
+    return out
 
 
-def _bias_lines(family: Family | None, final: Any, params: dict, prefix: str) -> list[str]:
-    knobs = family.bias if family else {}
-    bigger = _actions(knobs.get(_BIGGER, ()), params, prefix)
-    bigger[:0] = _body_action(family, params, prefix, "enlarge")
-    linear = _is_linear(final, family)
-    if linear:
+def _bias_remedies(t: _Target, reason: str) -> list[Remedy]:
+    knobs = t.family.bias if t.family else {}
+    bigger: list[Remedy | str] = [*t.body_action("enlarge"), *t.moves(knobs.get(_BIGGER, ()))]
+    if t.is_linear():
         bigger.append("non-linear features (SplineTransformer, PolynomialFeatures) or a "
                       "non-linear candidate (xgboost, mlp)")
-    out = [_line(_BIGGER, bigger, "more capacity (more layers / units, deeper trees)"),
-           _line(_OPTIMIZE, _actions(knobs.get(_OPTIMIZE, ()), params, prefix)),
-           "better features: interactions, ratios, aggregates, domain encodings"]
-    return [x for x in out if x]
+    out = _group(_BIGGER, reason, bigger, "more capacity (more layers / units, deeper trees)")
+    out += _group(_OPTIMIZE, reason, t.moves(knobs.get(_OPTIMIZE, ())))
+    out.append(Remedy("better features", "interactions, ratios, aggregates, domain encodings",
+                      reason=reason))
+    return out
 
 
-def _lr_action(family: Family | None, params: dict, prefix: str, factor: float) -> list[str]:
-    if family is None or family.lr is None or family.lr not in params:
-        return []
-    lr = params[family.lr]
-    if not isinstance(lr, (int, float)) or not math.isfinite(lr):
-        return []
-    new = float(f"{lr * factor:.2g}")
-    move = "lower" if factor < 1 else "raise"
-    return [f"{move} {prefix}{family.lr} from {_fmt(float(lr))} (e.g. to {_fmt(new)})"]
+def _epoch_remedies(t: _Target, findings: set) -> list[Remedy]:
+    def why(*codes: str) -> str:
+        return "epoch curves: " + ", ".join(sorted(findings & set(codes)))
 
-
-def _epoch_lines(family: Family | None, params: dict, prefix: str, findings: set) -> list[str]:
     out = []
-    if findings & {"diverged", "oscillating"}:
-        acts = _lr_action(family, params, prefix, 0.1)
-        if "grad_clip" in params and params["grad_clip"] is None:
-            acts.append(f"set {prefix}grad_clip=1.0 (now None)")
-        out.append(_line("learning rate too high", acts, "lower the learning rate"))
+    if findings & _LR:
+        out += _group("learning rate too high", why(*_LR),
+                      t.learning_rate(0.1) + t.moves([_GRAD_CLIP]), "lower the learning rate")
     if "still_improving" in findings:
-        acts = []
-        if family is not None and family.epochs in params:
-            acts = _actions([Knob(family.epochs, "raise", _raise_epochs)], params, prefix)
-        acts += _lr_action(family, params, prefix, 3.0)
-        out.append(_line("train longer", acts, "more epochs or a higher learning rate"))
+        epochs = [Knob(t.family.epochs, "raise", _raise_epochs)] if t.family and \
+            t.family.epochs else []
+        out += _group("train longer", why("still_improving"),
+                      t.moves(epochs) + t.learning_rate(3.0),
+                      "more epochs or a higher learning rate")
     if "overfitting" in findings:
-        acts = _actions([Knob("early_stopping", "set", _enable),
-                         Knob("dropout", "raise", _raise_rate),
-                         Knob("weight_decay", "raise", _raise_l2)], params, prefix)
-        out.append(_line("stop earlier / regularize", acts, "early stopping or regularization"))
+        out += _group("stop earlier / regularize", why("overfitting"),
+                      t.moves([Knob("early_stopping", "set", _enable),
+                               Knob("dropout", "raise", _raise_rate),
+                               Knob("weight_decay", "raise", _raise_l2)]),
+                      "early stopping or regularization")
     if "underfitting" in findings:
-        acts = _lr_action(family, params, prefix, 10.0)
-        acts += _actions([Knob("width", "raise", _times(2))], params, prefix)
-        out.append(_line("learning rate too low or model too small", acts,
-                         "a higher learning rate or a bigger model"))
-    return [x for x in out if x]
+        out += _group("learning rate too low or model too small", why("underfitting"),
+                      t.learning_rate(10.0) + t.moves([Knob("width", "raise", _times(2))]),
+                      "a higher learning rate or a bigger model")
+    return out
 
 
-def _failed_lines(family: Family | None, params: dict, prefix: str, error: str | None
-                  ) -> list[str]:
+def _failed_remedies(t: _Target, error: str | None) -> list[Remedy]:
     first = next((ln for ln in (error or "").splitlines() if ln.strip()), "")
     out = []
     text = (error or "").lower()
     if "diverged" in text or "nan" in text or "infinite" in text:
-        acts = _lr_action(family, params, prefix, 0.1)
-        if "grad_clip" in params and params["grad_clip"] is None:
-            acts.append(f"set {prefix}grad_clip=1.0 (now None)")
-        out.append(_line("learning rate too high (training diverged)", acts,
-                         "lower the learning rate"))
+        out += _group("learning rate too high (training diverged)", "failed: training diverged",
+                      t.learning_rate(0.1) + t.moves([_GRAD_CLIP]), "lower the learning rate")
     if "time limit" in text:
-        out.append("time: give a larger time_limit, or a cheaper configuration")
-    out.append(f"fix the error: {first}" if first else "fix the error (see report.failures)")
-    return [x for x in out if x]
+        out.append(Remedy("time", "give a larger time_limit, or a cheaper configuration",
+                          reason="failed: time limit"))
+    out.append(Remedy("fix the error", first, reason="failed") if first else
+               Remedy(None, "fix the error (see report.failures)", reason="failed"))
+    return out

@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from foldstack.diagnostics import VERDICTS, diagnose
+from foldstack.diagnostics import VERDICTS, Remedy, diagnose
+from foldstack.diagnostics._remedies import render_lines
 
 COLUMNS = ["train", "train_std", "validation", "validation_std", "gap", "baseline",
            "tolerance_bias", "tolerance_variance", "verdict", "evidence", "remedies",
@@ -82,3 +83,16 @@ def test_mlp_stopped_after_three_epochs_should_train_longer(moons_report):
     assert row["remedies"][0].startswith(
         "train longer: raise mlp__max_epochs from 3 (e.g. to 6); raise mlp__lr from 0.002")
     assert "raise mlp__width from 16 (e.g. to 32)" in row["remedies"][1]
+
+
+def test_remedy_records_are_kept_beside_their_text(moons_report):
+    d = diagnose(moons_report)
+    records = d.attrs["remedies"]
+    assert list(records) == list(d.index)
+    for name, found in records.items():
+        assert isinstance(found, tuple) and all(isinstance(r, Remedy) for r in found)
+        assert render_lines(found) == d.loc[name, "remedies"]       # the column renders them
+    first = records["mlp_huge_lr"][0]
+    assert (first.param, first.action, first.current, first.suggested) == ("lr", "lower", 50.0,
+                                                                          5.0)
+    assert first.reason.startswith("epoch curves: ") and "oscillating" in first.reason

@@ -1,4 +1,8 @@
-"""Remedies name the candidate's own parameters, in the documented order (no fitting)."""
+"""Remedies name the candidate's own parameters, in the documented order (no fitting).
+
+Most tests read the text lines that diagnose shows (``remedies`` below renders the records);
+the last ones read the records themselves.
+"""
 
 import pytest
 import torch
@@ -12,8 +16,15 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeClassifier
 from xgboost import XGBClassifier
 
-from foldstack.diagnostics import remedies
+from foldstack.diagnostics import Remedy
+from foldstack.diagnostics import remedies as remedy_records
+from foldstack.diagnostics._remedies import FAMILIES, render_lines
 from foldstack.models import TabularMLPClassifier
+
+
+def remedies(*args, **kwargs):
+    """The remedies as the text lines diagnose shows."""
+    return render_lines(remedy_records(*args, **kwargs))
 
 
 def categories(lines):
@@ -177,3 +188,75 @@ def test_early_stopped_xgboost_is_not_told_to_change_its_rounds():
     assert any("set early_stopping=True (now False)" in line for line in fixed)
     bias = remedies(TabularXGBClassifier(n_estimators=300), "high_bias")
     assert not any("n_estimators" in line for line in bias)
+
+
+def test_a_remedy_is_a_record_of_one_move():
+    est = Pipeline([("scale", StandardScaler()), ("model", DecisionTreeClassifier(max_depth=8))])
+    found = remedy_records(est, "high_variance")
+    assert all(isinstance(r, Remedy) for r in found)
+    depth = next(r for r in found if r.param == "model__max_depth")
+    assert depth == Remedy("stronger regularization", "lower", "model__max_depth", 8, 4,
+                           "high_variance")
+    assert depth.is_move and depth.key == ("model__max_depth", "lower")
+    assert depth.text() == "lower model__max_depth from 8 (e.g. to 4)"
+    assert str(depth) == "stronger regularization: lower model__max_depth from 8 (e.g. to 4)"
+    more = found[0]
+    assert (more.category, more.param, more.is_move) == ("more data", None, False)
+    assert more.action.startswith("more training rows")
+    assert found[-1].category == "tuning" and found[-1].reason == "high_variance"
+    with pytest.raises(AttributeError):
+        depth.suggested = 2                                  # frozen
+
+
+def test_set_moves_show_the_new_value_as_code_and_none_defaults_resolve():
+    assert str(Remedy("learning rate too high", "set", "grad_clip", None, 1.0)) == \
+        "learning rate too high: set grad_clip=1.0 (now None)"
+    # xgboost leaves max_depth None: the record holds the default it stands for
+    depth = next(r for r in remedy_records(XGBClassifier(), "high_bias")
+                 if r.param == "max_depth")
+    assert (depth.action, depth.current, depth.suggested) == ("raise", 6, 8)
+
+
+def test_render_lines_joins_one_category_per_line():
+    found = [Remedy("a", "raise", "x", 1, 2), Remedy("a", "free text"),
+             Remedy(None, "on its own"), Remedy("b", "set", "y", None, "z")]
+    assert render_lines(found) == ["a: raise x from 1 (e.g. to 2); free text", "on its own",
+                                   "b: set y='z' (now None)"]
+
+
+def test_dedupe_compares_records_not_text():
+    mlp = TabularMLPClassifier(lr=0.01, max_epochs=3, dropout=0.1)
+    found = remedy_records(mlp, "high_bias_and_variance",
+                           findings=["overfitting", "still_improving", "underfitting"])
+    keys = [r.key for r in found]
+    assert len(keys) == len(set(keys))
+    # raised x3 for "train longer" and x10 for "learning rate too low": one move, the first
+    lr = [r for r in found if r.param == "lr"]
+    assert [(r.category, r.action, r.suggested) for r in lr] == [("train longer", "raise", 0.03)]
+    # the epoch curves' dropout raise is not repeated under stronger regularization
+    dropout = [r for r in found if r.param == "dropout" and r.action == "raise"]
+    assert [(r.category, r.reason) for r in dropout] == [
+        ("stop earlier / regularize", "epoch curves: overfitting")]
+    # a parameter moved both ways (bias then variance) keeps both moves
+    width = {r.action for r in found if r.param == "width"}
+    assert width == {"raise", "lower"}
+
+
+def test_the_learning_rate_has_one_remedy_path():
+    # every family knob on the learning rate is the shared _learning_rate knob
+    for family in FAMILIES:
+        knobs = [k for kind in (family.variance, family.bias) for ks in kind.values()
+                 for k in ks if k.param == family.lr]
+        assert all(k.suggest.__qualname__.startswith("_learning_rate") for k in knobs), \
+            family.name
+    # so xgboost's None learning rate reads as its default on every path, and is lowered once
+    xgb = XGBClassifier()
+    found = remedy_records(xgb, "high_variance", findings=["diverged"])
+    lr = [r for r in found if r.param == "learning_rate"]
+    assert [(r.category, r.action, r.current, r.suggested, r.reason) for r in lr] == [
+        ("learning rate too high", "lower", 0.3, 0.03, "epoch curves: diverged")]
+    plain = [r for r in remedy_records(xgb, "high_variance") if r.param == "learning_rate"]
+    assert [(r.category, r.suggested) for r in plain] == [("stronger regularization", 0.09)]
+    failed = remedy_records(xgb, "failed", error="fold 0: loss became nan")
+    assert (failed[0].param, failed[0].suggested, failed[0].reason) == (
+        "learning_rate", 0.03, "failed: training diverged")
