@@ -2,17 +2,21 @@
 
 A short composition of public parts: :func:`foldstack.models.default_candidates`,
 :func:`foldstack.selection.cross_validate_candidates`, the ``from_report`` constructors of
-:mod:`foldstack.ensemble` and :func:`foldstack.ensemble.add_to_report`.
+:mod:`foldstack.ensemble` and :func:`foldstack.ensemble.add_to_report`.  :func:`compose`
+(the ensembles of a report and the choice among them) is also what ``foldstack cv`` runs.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone, is_classifier
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils import get_tags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -25,15 +29,129 @@ from foldstack.ensemble import (
     add_to_report,
 )
 from foldstack.ensemble._base import check_columns, check_fit_data, fit_target
-from foldstack.exceptions import InvalidParameterError
-from foldstack.selection import FoldAverage, cross_validate_candidates
+from foldstack.exceptions import CandidateFailedWarning, InvalidParameterError
+from foldstack.selection import CVReport, FoldAverage, cross_validate_candidates
 from foldstack.selection._cv import check_n_jobs
-from foldstack.utils._random import derive_seed, set_random_states
+from foldstack.selection._engine import fit_clone
+from foldstack.utils._random import derive_seed
 from foldstack.utils._validation import Interval, Options, check_params, check_value
 
 logger = logging.getLogger(__name__)
 
 ENSEMBLE_KINDS = ("equal", "optimized", "greedy", "stacking")
+
+
+@dataclass(frozen=True, eq=False)
+class Composition:
+    """What :func:`compose` made of a report.
+
+    Attributes
+    ----------
+    cv_report : CVReport
+        The report the ensembles were built from.
+    report : CVReport
+        ``cv_report`` with one row per ensemble (honest, cross-fitted scores).
+    ensembles : dict of str -> fitted ensemble
+        Every ensemble built, by kind.
+    best_name : str
+        The best model or ensemble of ``report`` (``report.best()``).
+    best_estimator : estimator
+        What predicts: the chosen ensemble, or the chosen candidate's fold average (or,
+        with ``refit=True``, either refitted on all rows).
+    """
+
+    cv_report: CVReport
+    report: CVReport
+    ensembles: dict[str, Any] = field(default_factory=dict)
+    best_name: str = ""
+    best_estimator: Any = None
+
+
+def build_ensemble(kind: str, report: CVReport, names: list[str], *,
+                   random_state: Any = 0, **params: Any) -> Any:
+    """The ensemble ``kind`` (one of :data:`ENSEMBLE_KINDS`) of ``names``, from the report."""
+    classification = report.task != "regression"
+    if kind == "stacking":
+        cls = StackingClassifier if classification else StackingRegressor
+        return cls.from_report(report, names, random_state=random_state, **params)
+    cls = AveragingClassifier if classification else AveragingRegressor
+    return cls.from_report(report, names, weights=kind, random_state=random_state, **params)
+
+
+def compose(report: CVReport, kinds: Sequence[str], *, X: Any = None, refit: bool = False,
+            random_state: Any = 0,
+            on_error: Callable[[str, Exception], None] | None = None) -> Composition:
+    """Build the ensembles ``kinds`` of a report's finished models, rank them with the
+    models, and choose the best: what :class:`AutoEnsembleClassifier` and ``foldstack cv``
+    do after their cross-validation.
+
+    Parameters
+    ----------
+    report : CVReport
+        The candidates' cross-validation (finished candidates of ``kind="model"`` are the
+        members; no ensemble is built with fewer than two).
+    kinds : sequence of {"equal", "optimized", "greedy", "stacking"}
+        The ensembles, named like this in the report.
+    X : DataFrame or array-like, default=None
+        The report's rows; needed only for ``refit=True``.
+    refit : bool, default=False
+        Refit the chosen model (or the chosen ensemble's members) once on all rows.
+    random_state : int, RandomState or None, default=0
+        Seeds the ensembles and the refit.
+    on_error : callable, default=None
+        ``on_error(kind, exc)`` for an ensemble that fails, which is then left out; None
+        raises.
+
+    Returns
+    -------
+    Composition
+
+    Examples
+    --------
+    >>> composition = compose(report, ["equal", "stacking"])  # doctest: +SKIP
+    >>> composition.best_name, composition.report.leaderboard()  # doctest: +SKIP
+    """
+    members = [n for n in report.ok_names if report.results[n].kind == "model"]
+    if not report.ok_names:
+        report.best()  # raises: no candidate finished
+    ensembles: dict[str, Any] = {}
+    if len(members) < 2:
+        if kinds:
+            logger.info("ensembles skipped: %d finished candidate(s)", len(members))
+        kinds = ()
+    full = report
+    for kind in kinds:
+        try:
+            with warnings.catch_warnings():
+                # a member that did not finish was reported by the cross-validation
+                warnings.simplefilter("ignore", CandidateFailedWarning)
+                ens = build_ensemble(kind, report, members, random_state=random_state)
+            full = add_to_report(full, ens, name=kind)
+        except Exception as exc:
+            if on_error is None:
+                raise
+            on_error(kind, exc)  # e.g. the CLI: one ensemble failing must not cost the run
+            continue
+        ensembles[kind] = ens
+    best = full.best()
+    return Composition(report, full, ensembles, best,
+                       _final(report, ensembles, best, X, refit, random_state))
+
+
+def _final(report: CVReport, ensembles: dict[str, Any], best: str, X: Any, refit: bool,
+           random_state: Any) -> Any:
+    """The chosen model or ensemble, predicting with fold models or refitted on all rows."""
+    if best in ensembles:
+        if not refit:
+            return ensembles[best]
+        names = list(ensembles[best].named_estimators_)
+        return build_ensemble(best, report, names, random_state=random_state, X=X,
+                              refit=True)
+    if not refit:
+        return report.fold_average(best)
+    model, _ = fit_clone(report.candidates[best], X, fit_target(report),
+                         derive_seed(random_state, best, "refit"), None)
+    return FoldAverage((model,), report.classes)
 
 
 class _BaseAutoEnsemble(BaseEstimator):
@@ -89,22 +207,12 @@ class _BaseAutoEnsemble(BaseEstimator):
         report = cross_validate_candidates(
             candidates, X, y, cv=self.cv, scoring=self.scoring, task=task, n_jobs=self.n_jobs,
             cache_dir=self.cache_dir, random_state=self.random_state, verbose=self.verbose)
-        models = list(report.ok_names)
-        if not models:
-            report.best()  # raises: no candidate finished
-        self.ensembles_ = {}
-        if len(models) > 1:
-            for kind in kinds:
-                self.ensembles_[kind] = self._build(kind, report, models)
-        elif kinds:
-            logger.info("one candidate finished; no ensemble is built")
-        self.cv_report_ = report
-        for kind, ens in self.ensembles_.items():
-            report = add_to_report(report, ens, name=kind)
-        self.report_ = report
-        self.leaderboard_ = report.leaderboard()
-        self.best_name_ = report.best()
-        self.best_estimator_ = self._final(X)
+        done = compose(report, kinds, X=X, refit=self.refit, random_state=self.random_state)
+        self.cv_report_, self.report_ = done.cv_report, done.report
+        self.ensembles_ = done.ensembles
+        self.leaderboard_ = done.report.leaderboard()
+        self.best_name_ = done.best_name
+        self.best_estimator_ = done.best_estimator
         if report.classes is not None:
             self.classes_ = report.classes
         return self
@@ -119,29 +227,6 @@ class _BaseAutoEnsemble(BaseEstimator):
         if len(set(kinds)) != len(kinds):
             raise InvalidParameterError(f"{name}: `ensembles` repeats an entry: {kinds}.")
         return kinds
-
-    def _build(self, kind: str, report: Any, names: list[str], **params: Any) -> Any:
-        classification = is_classifier(self)
-        if kind == "stacking":
-            cls = StackingClassifier if classification else StackingRegressor
-            return cls.from_report(report, names, random_state=self.random_state, **params)
-        cls = AveragingClassifier if classification else AveragingRegressor
-        return cls.from_report(report, names, weights=kind, random_state=self.random_state,
-                               **params)
-
-    def _final(self, X: Any) -> Any:
-        """The chosen model or ensemble, predicting with fold models or refitted on all rows."""
-        report, best = self.cv_report_, self.best_name_
-        if best in self.ensembles_:
-            if not self.refit:
-                return self.ensembles_[best]
-            names = list(self.ensembles_[best].named_estimators_)
-            return self._build(best, report, names, X=X, refit=True)
-        if not self.refit:
-            return report.fold_average(best)
-        model = set_random_states(clone(report.candidates[best]),
-                                  derive_seed(self.random_state, best, "refit"))
-        return FoldAverage((model.fit(X, fit_target(report)),), report.classes)
 
     def _predict_with(self, method: str, X: Any) -> np.ndarray:
         check_is_fitted(self)

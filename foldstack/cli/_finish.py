@@ -27,46 +27,29 @@ from foldstack.utils._parallel import defer_interrupts
 logger = logging.getLogger("foldstack.cli")
 
 
-def build_ensembles(report: Any, kinds: list[str], X: Any) -> tuple[Any, dict[str, Any]]:
-    """Fit each requested ensemble from the report and add its honest row to the report."""
-    import warnings
+def compose_run(report: Any, kinds: list[str]) -> Any:
+    """The ensembles and the choice, made by AutoEnsemble's :func:`foldstack._auto.compose`.
 
-    from foldstack import ensemble as E
-    from foldstack.exceptions import CandidateFailedWarning
+    The ensembles keep their default seed (0), not ``--seed``, as ``foldstack cv`` always
+    built them.
+    """
+    from foldstack._auto import compose
 
-    members = [n for n in report.ok_names if report.results[n].kind == "model"]
-    if len(members) < 2 or not kinds:
-        if kinds:
-            logger.info("ensembles skipped: %d finished candidate(s)", len(members))
-        return report, {}
-    regression = report.task == "regression"
-    averaging = E.AveragingRegressor if regression else E.AveragingClassifier
-    stacking = E.StackingRegressor if regression else E.StackingClassifier
-    ensembles = {}
-    for kind in kinds:
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", CandidateFailedWarning)  # failures already said
-                if kind == "stacking":
-                    ens = stacking.from_report(report, members)
-                else:
-                    ens = averaging.from_report(report, members, weights=kind)
-            report = E.add_to_report(report, ens, name=kind)
-            ensembles[kind] = ens
-        except Exception as exc:  # one ensemble failing must not cost the run
-            logger.warning("ensemble %r failed: %s", kind, exc)
-    return report, ensembles
+    def skip(kind: str, exc: Exception) -> None:  # one ensemble failing must not cost the run
+        logger.warning("ensemble %r failed: %s", kind, exc)
+
+    return compose(report, kinds, on_error=skip)
 
 
-def final_model(report: Any, ensembles: dict[str, Any], name: str) -> Any:
+def final_model(composition: Any) -> Any:
     """The model that predicts new data: an ensemble, or a candidate's K fold models."""
-    if name in ensembles:
-        model = copy.copy(ensembles[name])
+    model = composition.best_estimator
+    if composition.best_name in composition.ensembles:
+        model = copy.copy(model)
         # the CV record is for reporting, not prediction: keep the saved model small
         for attr in ("cv_report_", "oof_", "cv_oof_"):
             model.__dict__.pop(attr, None)
-        return model
-    return report.fold_average(name)
+    return model
 
 
 def _oof_frame(report: Any) -> pd.DataFrame:
@@ -115,10 +98,11 @@ def finish_run(report: Any, X: Any, y: Any, opts: Any, out: Path, run_info: dict
     from foldstack.report import data_summary
 
     files = RunFiles(out) if files is None else files
-    report, ensembles = build_ensembles(report, opts.ensemble, X)
-    chosen = report.best()
+    composition = compose_run(report, opts.ensemble)
+    report, ensembles = composition.report, composition.ensembles
+    chosen = composition.best_name
     diagnosis = diagnose(report)
-    model = final_model(report, ensembles, chosen)
+    model = final_model(composition)
     install_model(save_model, model, out / "model", files, allow_pickle=bool(opts.allow_pickle),
                   metadata={"schema": schema, "chosen": chosen, "task": report.task})
     with files.watch(out / "report"):

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
-from sklearn.base import BaseEstimator, ClassifierMixin, clone, is_classifier, is_regressor
+from sklearn.base import BaseEstimator, ClassifierMixin, is_classifier, is_regressor
 from sklearn.utils import Bunch, get_tags
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
@@ -46,9 +46,10 @@ from foldstack.selection import (
     resolve_scoring,
 )
 from foldstack.selection._cv import check_n_jobs
-from foldstack.selection._splits import n_repeats_of
-from foldstack.utils._parallel import limited_threads, threads_per_task
-from foldstack.utils._random import derive_seed, set_random_states
+from foldstack.selection._engine import fit_clone
+from foldstack.selection._report import builtin_name, splitter_data, splitter_from_data
+from foldstack.utils._parallel import threads_per_task
+from foldstack.utils._random import derive_seed
 from foldstack.utils._validation import Interval, check_params, did_you_mean
 
 logger = logging.getLogger(__name__)
@@ -133,7 +134,7 @@ class BaseEnsemble(NamedMembersMixin, BaseEstimator, metaclass=ABCMeta):
         return type(self).__name__
 
     # -- fitting ----------------------------------------------------------------------------
-    def fit(self, X: Any, y: Any) -> Any:
+    def fit(self, X: Any, y: Any, groups: Any = None) -> Any:
         """Cross-validate the members once, then fit the combiner on their OOF predictions.
 
         Parameters
@@ -141,6 +142,9 @@ class BaseEnsemble(NamedMembersMixin, BaseEstimator, metaclass=ABCMeta):
         X : DataFrame or array-like of shape (n_samples, n_features)
             Passed to the members as given (a DataFrame stays a DataFrame).
         y : array-like of shape (n_samples,)
+        groups : array-like of shape (n_samples,), default=None
+            Group labels for a group splitter as ``cv`` (e.g. ``GroupKFold``, which
+            ``from_report`` passes on from a report built with groups).
 
         Returns
         -------
@@ -150,8 +154,9 @@ class BaseEnsemble(NamedMembersMixin, BaseEstimator, metaclass=ABCMeta):
         X, y, task = check_fit_data(self, X, y)
         validate_data(self, X, skip_check_array=True)
         report = cross_validate_candidates(
-            list(self.estimators), X, y, cv=self.cv, scoring=self.scoring, task=task,
-            n_jobs=self.n_jobs, random_state=self.random_state, verbose=self.verbose)
+            list(self.estimators), X, y, cv=self.cv, scoring=self.scoring, groups=groups,
+            task=task, n_jobs=self.n_jobs, random_state=self.random_state,
+            verbose=self.verbose)
         # cross_validate_candidates has already warned about members that failed
         return self._fit_from_report(report, X, warn=False)
 
@@ -162,7 +167,10 @@ class BaseEnsemble(NamedMembersMixin, BaseEstimator, metaclass=ABCMeta):
 
         The combiner is fitted on the report's out-of-fold (OOF) predictions, and each
         member predicts with the average of its K fold models.  ``clone`` of the result is
-        an unfitted ensemble of the same candidates that runs its own CV on ``fit``.
+        an unfitted ensemble of the same candidates that runs its own CV on ``fit``, split
+        and scored as the report was: ``cv`` is ``report.cv`` (a group splitter then needs
+        ``fit(X, y, groups=...)``; folds given as index pairs stay those pairs, so such a
+        clone refits on the report's rows only) and ``scoring`` is ``report.scoring``.
 
         Parameters
         ----------
@@ -176,7 +184,7 @@ class BaseEnsemble(NamedMembersMixin, BaseEstimator, metaclass=ABCMeta):
             ``passthrough=True``.
         **params
             Constructor parameters (``weights``, ``final_estimator``, ``refit``, ...).
-            ``cv`` defaults to the report's number of folds.
+            ``cv`` and ``scoring`` default to the report's (see above).
 
         Returns
         -------
@@ -195,8 +203,8 @@ class BaseEnsemble(NamedMembersMixin, BaseEstimator, metaclass=ABCMeta):
             raise InvalidParameterError(
                 f"{owner}: unknown parameter {unknown[0]!r}.{did_you_mean(unknown[0], valid)} "
                 f"Parameters: {', '.join(p for p in valid if p != 'estimators')}.")
-        params.setdefault("cv", report_n_folds(report))
-        params.setdefault("scoring", report_scoring(report))
+        params.setdefault("cv", report.splits if report.cv is None else report.cv)
+        params.setdefault("scoring", scoring_param(report))
         est = cls([(n, report.candidates[n]) for n in names], **params)
         est._check_members()
         if X is not None:
@@ -285,6 +293,23 @@ class BaseEnsemble(NamedMembersMixin, BaseEstimator, metaclass=ABCMeta):
         except Exception:  # a member without tags: keep the default
             pass
         return tags
+
+    # -- pickling and foldstack.persist: a scikit-learn splitter as data ----------------------
+    def __getstate__(self) -> dict[str, Any]:
+        # from_report sets cv to the report's splitter, a class foldstack.persist does not
+        # load from a file: keep its name and parameters instead (see CVReport.save)
+        state = super().__getstate__()
+        data = splitter_data(state.get("cv"))
+        if data is not None:
+            state = {**state, "cv": None, "_cv_splitter": data}
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state = dict(state)
+        data = state.pop("_cv_splitter", None)
+        if data is not None:
+            state["cv"] = splitter_from_data(data)
+        super().__setstate__(state)
 
 
 # -- helpers shared with AutoEnsemble ---------------------------------------------------------
@@ -424,19 +449,34 @@ def fit_target(report: CVReport) -> np.ndarray:
     return np.searchsorted(report.classes, report.y).astype(np.int64)
 
 
-def report_n_folds(report: CVReport) -> int:
-    repeats = int(n_repeats_of(report.splits, len(report.y)).max())
-    return max(2, len(report.splits) // max(1, repeats))
+def scoring_param(report: CVReport) -> Any:
+    """``report.scoring`` as an ensemble's ``scoring``: the same metrics, written as a user
+    writes them where they are built-in (names, so that the parameter stays plain data).
 
-
-def report_scoring(report: CVReport) -> list[str] | None:
-    if tuple(report.metrics) == DEFAULT_METRICS[report.task]:
-        return None
-    try:
-        resolve_scoring(list(report.metrics), report.task)
-    except InvalidParameterError:
-        return None  # a custom scorer: only its name is in the report
-    return list(report.metrics)
+    None for the task's default metrics, a list of names, or a dict name -> built-in metric
+    name or scorer callable (renamed metrics, scorers); without ``report.scoring`` (a
+    loaded report that had a scorer callable) the report's metric names when they all
+    resolve, else None (the task's defaults).
+    """
+    if report.scoring is None:
+        try:
+            resolve_scoring(list(report.metrics), report.task)
+        except InvalidParameterError:
+            return None  # a custom scorer: only its name is in the report
+        return list(report.metrics)
+    spec: dict[str, Any] = {}
+    for m in report.scoring:
+        key = builtin_name(m)
+        if key is None:
+            plain_scorer = (m.scorer is not None
+                            and resolve_scoring({m.name: m.scorer}, report.task) == (m,))
+            spec[m.name] = m.scorer if plain_scorer else m
+        else:
+            spec[m.name] = key
+    if all(k == v for k, v in spec.items()):
+        names = list(spec)
+        return None if tuple(names) == DEFAULT_METRICS[report.task] else names
+    return spec
 
 
 def as_table(X: Any) -> Any:
@@ -470,9 +510,7 @@ def check_columns(est: Any, X: Any) -> Any:
 
 
 def _refit(estimator: Any, X: Any, y: np.ndarray, seed: int, n_threads: int | None) -> Any:
-    est = set_random_states(clone(estimator), seed)
-    with limited_threads(n_threads, est):
-        return est.fit(X, y)
+    return fit_clone(estimator, X, y, seed, n_threads)[0]  # the fit a fold task makes
 
 
 def is_number_list(value: Any) -> bool:

@@ -27,10 +27,14 @@ import pandas as pd
 
 from foldstack.exceptions import InvalidParameterError
 from foldstack.selection import CVReport, resolve_scoring
+from foldstack.utils._indexing import take_rows
 
 
 def metric_functions(report: CVReport) -> dict[str, Any]:
     """Metric name -> ``func(y, pred, classes)`` for the report's built-in metrics."""
+    if report.scoring is not None:  # the metrics themselves, renamed built-ins included
+        # a scorer callable needs an estimator and X, not predictions: left out
+        return {m.name: m for m in report.scoring if m.func is not None}
     out = {}
     for name in report.metrics:
         try:
@@ -56,14 +60,6 @@ def mean_fold_score(report: CVReport, pred: np.ndarray, metric: str | None = Non
     return float(np.mean(fold_scores(report, pred, metric)))
 
 
-def _take(X: Any, idx: np.ndarray) -> Any:
-    if X is None:
-        return None
-    if isinstance(X, (pd.DataFrame, pd.Series)):
-        return X.iloc[idx]
-    return X[idx] if hasattr(X, "tocsr") else np.asarray(X)[idx]
-
-
 def cross_fit(ensemble: Any, report: CVReport, P: np.ndarray, y: np.ndarray, X: Any,
               names: list[str], in_sample: np.ndarray | None = None
               ) -> tuple[pd.DataFrame, np.ndarray]:
@@ -77,8 +73,9 @@ def cross_fit(ensemble: Any, report: CVReport, P: np.ndarray, y: np.ndarray, X: 
     funcs = metric_functions(report)
     rows, total, count = [], None, np.zeros(len(y))
     for k, (tr, va) in enumerate(report.splits):
-        state = ensemble._fit_combiner(P[tr], y[tr], _take(X, tr), names, report)
-        pred = ensemble._apply_combiner(state, P[va], _take(X, va))
+        X_tr, X_va = (None, None) if X is None else (take_rows(X, tr), take_rows(X, va))
+        state = ensemble._fit_combiner(P[tr], y[tr], X_tr, names, report)
+        pred = ensemble._apply_combiner(state, P[va], X_va)
         rows += [(k, "test", m, f(report.y[va], pred, report.classes))
                  for m, f in funcs.items()]
         if in_sample is not None:

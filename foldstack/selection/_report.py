@@ -3,17 +3,31 @@
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import json
+import math
+import numbers
 import os
 import tempfile
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.model_selection import (
+    GroupKFold,
+    KFold,
+    RepeatedKFold,
+    RepeatedStratifiedKFold,
+    ShuffleSplit,
+    StratifiedGroupKFold,
+    StratifiedKFold,
+    StratifiedShuffleSplit,
+    TimeSeriesSplit,
+)
 
 from foldstack.exceptions import (
     ColumnNotFoundError,
@@ -25,6 +39,7 @@ from foldstack.exceptions import (
 )
 from foldstack.selection._compare import Comparison, corrected_ttest
 from foldstack.selection._fold_average import FoldAverage
+from foldstack.selection._scoring import METRICS, Metric
 from foldstack.utils._validation import did_you_mean, plain
 
 _SAVE_FORMAT = 2
@@ -81,12 +96,14 @@ class CVReport:
     cv : splitter or tuple of (train_idx, val_idx)
         What the folds came from: the scikit-learn splitter (``StratifiedKFold(5, ...)``
         for ``cv=5``, or the one given), or the folds themselves when they were given as
-        index pairs.  An ensemble fitted again on new rows splits them with it.
-    scoring : tuple of Metric
+        index pairs.  An ensemble fitted again on new rows splits them with it.  A loaded
+        report rebuilds the scikit-learn K-fold, shuffle-split and time-series splitters
+        (saved as class name and parameters); any other splitter comes back as ``splits``.
+    scoring : tuple of Metric or None
         The metrics the report was scored with (custom scorers included), primary first;
-        ``scoring=report.scoring`` scores another pass the same way.  A loaded report has
-        the built-in ones only (a scorer callable is code, never saved); None when a
-        custom scorer was lost that way.
+        ``scoring=report.scoring`` scores another pass the same way.  A loaded report
+        rebuilds the built-in ones (renamed ones included); a scorer callable is code,
+        never saved, so ``scoring`` is None when the report had one.
 
     Examples
     --------
@@ -341,7 +358,10 @@ class CVReport:
         ``target.parquet``, ``splits.npz`` and ``models/`` (the estimators and fold models,
         in the format of :func:`foldstack.persist.save_model`, which loads without running
         code).  A candidate that format cannot hold (a custom torch module) is saved
-        without its models, with a warning, unless ``allow_pickle=True``.
+        without its models, with a warning, unless ``allow_pickle=True``.  ``cv`` and
+        ``scoring`` are kept as data in ``meta.json``: a scikit-learn splitter of
+        :data:`SPLITTERS` as its class name and parameters, each metric as its name and the
+        built-in metric it is (a scorer callable as its name only).
         """
         from foldstack.persist import save_model
 
@@ -371,6 +391,7 @@ class CVReport:
             "metrics": list(self.metrics), "greater_is_better": dict(self.greater_is_better),
             "classes": None if self.classes is None else [plain(c) for c in self.classes],
             "n_folds": len(self.splits), "data_fingerprint": self.data_fingerprint,
+            "cv": splitter_data(self.cv), "scoring": _scoring_data(self.scoring),
             "candidates": {n: {"kind": r.kind, "status": r.status, "error": r.error,
                                "has_oof": r.oof is not None, "has_models": n in stored}
                            for n, r in self.results.items()},
@@ -383,6 +404,10 @@ class CVReport:
         """Read a report written by :meth:`save`; nothing in it can run code when loaded.
 
         A report saved with ``allow_pickle=True`` needs ``allow_pickle=True`` here too.
+        ``cv`` is rebuilt when it was a splitter of :data:`SPLITTERS` (only those, by exact
+        name); otherwise, and for folds given as index pairs, it is the loaded ``splits``.
+        ``scoring`` is rebuilt from the built-in metrics, or None when the report had a
+        scorer callable.
         Raises :class:`~foldstack.exceptions.DataError` for a directory that is not a saved
         report, is damaged, or was written by an older foldstack (whose models were pickles).
         """
@@ -444,9 +469,12 @@ class CVReport:
                     scores=s.reset_index(drop=True), times=t.reset_index(drop=True), oof=p,
                     fold_models=None if fold_models is None else tuple(fold_models),
                     error=info["error"])
+            cv = meta.get("cv")
             return cls(task=meta["task"], splits=splits, metrics=tuple(meta["metrics"]),
                        greater_is_better=meta["greater_is_better"], results=results, y=y,
-                       classes=classes, data_fingerprint=meta["data_fingerprint"])
+                       classes=classes, data_fingerprint=meta["data_fingerprint"],
+                       cv=splits if cv is None else splitter_from_data(cv, len(splits)),
+                       scoring=_loaded_scoring(meta))
         except FoldstackError:
             raise
         except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError,
@@ -470,6 +498,32 @@ class CVReport:
     def __repr__(self) -> str:
         return (f"CVReport(task={self.task!r}, folds={len(self.splits)}, rows={len(self.y)}, "
                 f"candidates={list(self.names)})")
+
+    # -- pickling and foldstack.persist: cv and scoring as data where they are data --------
+    def __getstate__(self) -> dict[str, Any]:
+        # the metric functions and splitter classes are no data foldstack.persist loads
+        # (nor should a file name them): keep what rebuilds them exactly, when it does
+        state = dict(self.__dict__)
+        if self.cv is self.splits:
+            state["cv"], state["_cv_data"] = None, "splits"
+        elif (cv := splitter_data(self.cv)) is not None:
+            state["cv"], state["_cv_data"] = None, cv
+        scoring = _scoring_data(self.scoring)
+        if scoring is not None and all(m["builtin"] for m in scoring):
+            state["scoring"], state["_scoring_data"] = None, scoring
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state = dict(state)
+        cv, scoring = state.pop("_cv_data", None), state.pop("_scoring_data", None)
+        if cv == "splits":
+            state["cv"] = state["splits"]
+        elif cv is not None:
+            state["cv"] = splitter_from_data(cv, len(state["splits"]))
+        if scoring is not None:
+            state["scoring"] = _scoring_from_data(scoring, state["metrics"],
+                                                  state["greater_is_better"], state["task"])
+        self.__dict__.update(state)  # frozen: no __setattr__
 
 
 def _check_meta(meta: Any) -> None:
@@ -497,6 +551,13 @@ def _check_meta(meta: Any) -> None:
              and isinstance(info.get("has_oof"), bool), f"bad record of candidate {name!r}")
     need(meta.get("data_fingerprint") is None or isinstance(meta["data_fingerprint"], str),
          "bad data_fingerprint")
+    # cv and scoring are absent from reports of older foldstack versions
+    need(meta.get("cv") is None or isinstance(meta["cv"], dict), "bad cv")
+    scoring = meta.get("scoring")
+    need(scoring is None or (isinstance(scoring, list) and all(
+        isinstance(m, dict) and isinstance(m.get("name"), str)
+        and (m.get("builtin") is None or isinstance(m["builtin"], str)) for m in scoring)),
+        "bad scoring")
 
 
 def _saves_safely(obj: Any) -> bool:
@@ -509,3 +570,133 @@ def _saves_safely(obj: Any) -> bool:
         except UnsafeModelError:
             return False
     return True
+
+
+# -- cv and scoring as data -------------------------------------------------------------------
+
+#: The scikit-learn splitters a saved report (or a model saved by foldstack.persist) keeps as
+#: class name and parameters, and the only classes such a file can have rebuilt.
+SPLITTERS: dict[str, type] = {cls.__name__: cls for cls in (
+    KFold, StratifiedKFold, GroupKFold, StratifiedGroupKFold, RepeatedKFold,
+    RepeatedStratifiedKFold, ShuffleSplit, StratifiedShuffleSplit, TimeSeriesSplit)}
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_))
+
+
+def _is_size(v: Any) -> bool:
+    return v is None or _is_int(v) or (isinstance(v, float) and math.isfinite(v))
+
+
+# every parameter of those splitters and the values it may take (ints, bools, sizes: data)
+_SPLITTER_PARAMS: dict[str, Callable[[Any], bool]] = {
+    "n_splits": _is_int, "n_repeats": _is_int, "gap": _is_int,
+    "shuffle": lambda v: isinstance(v, bool),
+    "random_state": lambda v: v is None or _is_int(v),
+    "max_train_size": lambda v: v is None or _is_int(v),
+    "test_size": _is_size, "train_size": _is_size,
+}
+
+
+def _splitter_param_names(cls: type) -> list[str]:
+    return list(inspect.signature(cls).parameters)
+
+
+def _splitter_params(cv: Any) -> dict[str, Any]:
+    # the repeated splitters keep n_splits in cvargs (as scikit-learn's repr reads it)
+    return {name: getattr(cv, name, getattr(cv, "cvargs", {}).get(name))
+            for name in _splitter_param_names(type(cv))}
+
+
+def splitter_data(cv: Any) -> dict[str, Any] | None:
+    """``{"class": name, "params": {...}}`` for a splitter of :data:`SPLITTERS` that this
+    rebuilds exactly; None for anything else (another splitter, index pairs, None).
+
+    Examples
+    --------
+    >>> from sklearn.model_selection import KFold
+    >>> splitter_data(KFold(3))
+    {'class': 'KFold', 'params': {'n_splits': 3, 'shuffle': False, 'random_state': None}}
+    """
+    cls = type(cv)
+    if SPLITTERS.get(cls.__name__) is not cls:  # the exact class: a subclass may differ
+        return None
+    given, params = _splitter_params(cv), {}
+    for name, value in given.items():
+        check = _SPLITTER_PARAMS.get(name)
+        if check is None or not check(value):
+            return None  # e.g. a RandomState instance: not data
+        params[name] = (int(value) if _is_int(value) else
+                        float(value) if isinstance(value, float) else value)
+    if _splitter_params(cls(**params)) != given:
+        return None
+    return {"class": cls.__name__, "params": params}
+
+
+def splitter_from_data(data: Any, n_folds: int | None = None) -> Any:
+    """The splitter :func:`splitter_data` described; ``ValueError`` for anything else (the
+    data may come from a crafted file) or when it does not make ``n_folds`` folds."""
+    if not (isinstance(data, dict) and set(data) == {"class", "params"}
+            and isinstance(data["class"], str) and data["class"] in SPLITTERS
+            and isinstance(data["params"], dict)):
+        raise ValueError(f"cv is not one of the splitters {sorted(SPLITTERS)}")
+    cls = SPLITTERS[data["class"]]
+    allowed = _splitter_param_names(cls)
+    for name, value in data["params"].items():
+        if name not in allowed or name not in _SPLITTER_PARAMS:
+            raise ValueError(f"{cls.__name__} has no parameter {name!r}")
+        if not _SPLITTER_PARAMS[name](value):
+            raise ValueError(f"{cls.__name__}({name}={value!r}) is not a valid value")
+    cv = cls(**data["params"])
+    if n_folds is not None and cv.get_n_splits() != n_folds:
+        raise ValueError(f"cv {cv!r} makes {cv.get_n_splits()} folds, not {n_folds}")
+    return cv
+
+
+def builtin_name(metric: Metric) -> str | None:
+    """The key of :data:`METRICS` that ``metric`` is (perhaps under another name), or None
+    for a scorer callable or another function."""
+    for key, m in METRICS.items():
+        if dataclasses.replace(m, name=metric.name) == metric:
+            return key
+    return None
+
+
+def _scoring_data(scoring: tuple | None) -> list[dict[str, Any]] | None:
+    if scoring is None:
+        return None
+    return [{"name": m.name, "builtin": builtin_name(m)} for m in scoring]
+
+
+def _scoring_from_data(data: list, metrics: Any, better: Mapping[str, bool], task: str
+                       ) -> tuple[Metric, ...] | None:
+    """The metrics :func:`_scoring_data` described, None when one was a scorer callable;
+    ``ValueError`` when they contradict the report's metrics."""
+    if [m["name"] for m in data] != list(metrics):
+        raise ValueError("scoring does not name the report's metrics")
+    out = []
+    for m in data:
+        key = m["builtin"]
+        if key is None:
+            return None  # a scorer callable: code, never saved
+        builtin = METRICS.get(key) if isinstance(key, str) else None
+        if (builtin is None or task not in builtin.tasks
+                or builtin.greater_is_better is not better[m["name"]]):
+            raise ValueError(f"scoring: {key!r} is not a built-in metric of this report")
+        out.append(dataclasses.replace(builtin, name=m["name"]))
+    return tuple(out)
+
+
+def _loaded_scoring(meta: dict) -> tuple[Metric, ...] | None:
+    if "scoring" in meta:
+        if meta["scoring"] is None:
+            return None
+        return _scoring_from_data(meta["scoring"], meta["metrics"], meta["greater_is_better"],
+                                  meta["task"])
+    # a report of an older foldstack: its metrics by name, when they all are built-in ones
+    metrics = [METRICS.get(n) for n in meta["metrics"]]
+    if all(m is not None and meta["task"] in m.tasks
+           and m.greater_is_better is meta["greater_is_better"][m.name] for m in metrics):
+        return tuple(metrics)
+    return None

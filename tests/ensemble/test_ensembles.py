@@ -8,7 +8,7 @@ import pytest
 from sklearn.base import clone
 from sklearn.compose import make_column_transformer
 from sklearn.linear_model import LogisticRegression, Ridge
-from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
@@ -21,6 +21,7 @@ from foldstack.ensemble import (
     StackingRegressor,
 )
 from foldstack.selection import METRICS
+from foldstack.selection._report import splitter_data
 from tests.helpers import CountingClassifier, count_fits
 
 MODES = ["equal", "optimized", "greedy", "stacking"]
@@ -214,7 +215,10 @@ def test_clone_of_from_report_ensemble_runs_its_own_cv(counted, tmp_path):
     report, _, X, y = counted
     ens = AveragingClassifier.from_report(report, weights="greedy")
     fresh = clone(ens)
-    assert not hasattr(fresh, "weights_") and fresh.cv == 4 and fresh.weights == "greedy"
+    assert not hasattr(fresh, "weights_") and fresh.weights == "greedy"
+    # the report's own splitter, not a new K-fold: the clone refits on the report's folds
+    assert isinstance(fresh.cv, StratifiedKFold) and fresh.cv.n_splits == 4
+    assert splitter_data(fresh.cv) == splitter_data(report.cv)
     log = tmp_path / "clone.log"
     fresh.set_params(a__log_path=str(log), b__log_path=str(log))
     fresh.fit(X, y)
