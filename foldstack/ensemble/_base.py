@@ -19,6 +19,7 @@ import logging
 import numbers
 import warnings
 from abc import ABCMeta, abstractmethod
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -48,6 +49,7 @@ from foldstack.selection import (
 from foldstack.selection._cv import check_n_jobs
 from foldstack.selection._engine import fit_clone
 from foldstack.selection._report import builtin_name, splitter_data, splitter_from_data
+from foldstack.selection._splits import n_repeats_of
 from foldstack.utils._parallel import threads_per_task
 from foldstack.utils._random import derive_seed
 from foldstack.utils._validation import Interval, check_params, did_you_mean
@@ -203,7 +205,9 @@ class BaseEnsemble(NamedMembersMixin, BaseEstimator, metaclass=ABCMeta):
             raise InvalidParameterError(
                 f"{owner}: unknown parameter {unknown[0]!r}.{did_you_mean(unknown[0], valid)} "
                 f"Parameters: {', '.join(p for p in valid if p != 'estimators')}.")
-        params.setdefault("cv", report.splits if report.cv is None else report.cv)
+        # the report's own splitter (or folds); a report from before reports kept it (None):
+        # its number of folds, as ensembles did then
+        params.setdefault("cv", _n_folds(None, report) if report.cv is None else report.cv)
         params.setdefault("scoring", scoring_param(report))
         est = cls([(n, report.candidates[n]) for n in names], **params)
         est._check_members()
@@ -299,9 +303,20 @@ class BaseEnsemble(NamedMembersMixin, BaseEstimator, metaclass=ABCMeta):
         # from_report sets cv to the report's splitter, a class foldstack.persist does not
         # load from a file: keep its name and parameters instead (see CVReport.save)
         state = super().__getstate__()
-        data = splitter_data(state.get("cv"))
+        cv = state.get("cv")
+        data = splitter_data(cv)
         if data is not None:
             state = {**state, "cv": None, "_cv_splitter": data}
+        elif hasattr(cv, "split"):
+            # another splitter (LeaveOneGroupOut, a user's own class) is no data either: it is
+            # kept as its number of folds, so that every ensemble can be saved
+            state = {**state, "cv": _n_folds(cv, getattr(self, "cv_report_", None))}
+        scoring = state.get("scoring")
+        if isinstance(scoring, Mapping) and any(callable(v) for v in scoring.values()):
+            # a scorer callable is code, never data: a saved ensemble scores a later fit
+            # with the built-in metrics it names (none: the task's defaults)
+            kept = {k: v for k, v in scoring.items() if isinstance(v, str)}
+            state = {**state, "scoring": kept or None}
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -459,6 +474,8 @@ def scoring_param(report: CVReport) -> Any:
     resolve, else None (the task's defaults).
     """
     if report.scoring is None:
+        if tuple(report.metrics) == DEFAULT_METRICS[report.task]:
+            return None
         try:
             resolve_scoring(list(report.metrics), report.task)
         except InvalidParameterError:
@@ -521,3 +538,18 @@ def is_number_list(value: Any) -> bool:
     except (TypeError, ValueError):
         return False
     return arr.ndim == 1 and all(isinstance(v, numbers.Real) for v in arr.tolist())
+
+
+def _n_folds(cv: Any, report: CVReport | None) -> int:
+    """The number of folds of ``cv`` (or, when it cannot say without data, of ``report``'s
+    folds, repeats not counted)."""
+    try:
+        n = cv.get_n_splits() if cv is not None else None
+    except (TypeError, ValueError):  # e.g. LeaveOneGroupOut needs the groups
+        n = None
+    if isinstance(n, numbers.Integral) and n >= 2:
+        return int(n)
+    if report is None:
+        return 5
+    repeats = int(n_repeats_of(report.splits, len(report.y)).max())
+    return max(2, len(report.splits) // max(1, repeats))

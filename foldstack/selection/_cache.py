@@ -26,13 +26,16 @@ from foldstack.selection._record import FoldRecord
 
 logger = logging.getLogger(__name__)
 
-# Bump when the layout of a stored task result changes: old entries are then ignored.
-FORMAT = 3
+# Part of every fingerprint: cache keys and tuning study names.  Bumping it orphans every
+# cache entry and every study (a resumed `tune` would start over), so it is only bumped when
+# what a key stands for changes.  A change of the stored record's layout does not need it: an
+# entry that is not a record of this version is recomputed (and overwritten) when read.
+KEY_VERSION = 2
 
 
 def fingerprint(*parts: Any) -> str:
     """A stable hex digest of arbitrary Python objects (arrays and DataFrames included)."""
-    return joblib.hash((FORMAT, *parts))
+    return joblib.hash((KEY_VERSION, *parts))
 
 
 class TaskCache:
@@ -82,8 +85,10 @@ class TaskCache:
         try:
             record = FoldRecord.from_state(value)
         except (TypeError, ValueError):
-            record = None
-        if record is None or record.key != key or not record.ok:
+            logger.info("recomputing cache entry %s: it holds no fold record of this foldstack "
+                        "version (an older version wrote it, or it was changed)", path)
+            return None
+        if record.key != key or not record.ok:
             logger.warning("ignoring cache entry %s: it is not the entry of its key", path)
             return None
         return record

@@ -91,8 +91,9 @@ def cross_validate_candidates(
         data broadcast to every worker so that a lost worker's tasks can be retried.
     error_score : float or "raise", default=np.nan
         As in scikit-learn: ``"raise"`` stops at the first error; a number is the score
-        (every metric, training and validation) of a fold whose fit failed, so that fold
-        appears in ``report.scores`` and the means with that value (NaN: no score).  A
+        (every metric, training and validation, in the metric's own units: 0 is a bad ROC
+        AUC but a perfect RMSE) of a fold whose fit failed, so that fold appears in
+        ``report.scores`` and the means with that value (NaN: no score).  A
         candidate that fails in any fold is marked failed either way, its traceback kept in
         ``report.failures``, and the other candidates go on.  A
         validation score that is NaN or infinite (e.g. RMSE overflowing on a target of

@@ -85,6 +85,17 @@ class CVSetup:
         tr, va = self.splits[fold]
         return fingerprint(self.base_fp, estimator_fp, tr, va, seed)
 
+    def accepts(self, record: FoldRecord, fold: int) -> bool:
+        """Whether a record read from the cache fits fold ``fold`` of this setup: a finished
+        record of that fold, with every metric on both sides and one OOF prediction per
+        validation row (a cache directory is a file someone may have changed)."""
+        names = {m.name for m in self.metrics}
+        width = () if self.classes is None else (len(self.classes),)
+        return (record.ok and record.fold == fold and set(record.test) == names
+                and set(record.train) == names and record.oof is not None
+                and record.oof.shape == (len(self.splits[fold][1]), *width)
+                and hasattr(record.model, "predict"))
+
     def with_rows(self, rows: np.ndarray, splits: tuple, cv: Any) -> CVSetup:
         """The setup restricted to ``rows`` with its own folds (a nested search's inner CV)."""
         X, y = take_rows(self.X, rows), self.y[rows]
@@ -228,7 +239,7 @@ def plan(setup: CVSetup, named: Mapping[str, Any], cache: TaskCache
             seed = derive_seed(setup.random_state, name, i)
             task = FoldTask(name, i, seed, setup.key(est_fp, i, seed))
             cached = cache.get(task.key) if task.key else None
-            if cached is not None:
+            if cached is not None and setup.accepts(cached, i):
                 done[name, i] = cached
             else:
                 todo.append(task)
@@ -301,7 +312,9 @@ def run_tasks(setup: CVSetup, named: Mapping[str, Any], tasks: Sequence[FoldTask
               error_score: Any = np.nan) -> Iterator[FoldRecord]:
     """Run ``tasks`` with joblib, yielding each record as it finishes (in any order)."""
     error_score = np.nan if error_score == "raise" else error_score
-    with broadcast_data(setup.X, setup.y_fit):
+    # the setup (X inside) is each task's top-level argument: joblib swaps it for the copy
+    # broadcast to every dask worker only then (it matches arguments by id)
+    with broadcast_data(setup):
         yield from Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
             delayed(run_fold)(t, named[t.candidate], setup, n_threads=n_threads,
                               deadline=deadline, error_score=error_score)
@@ -345,13 +358,13 @@ def candidate_result(name: str, estimator: Any, records: Sequence[FoldRecord | N
     failed = [r for r in records if r is not None and r.failed]
     missing = [i for i, r in enumerate(records) if r is None or r.skipped]
     rows, times = [], []
-    for r in records:
+    for i, r in enumerate(records):  # the position is the fold, whatever a record says
         if r is None or r.skipped:
             continue
         for subset, scores in (("train", r.train), ("test", r.test)):
-            rows += [(r.fold, subset, m, v) for m, v in scores.items()]
+            rows += [(i, subset, m, v) for m, v in scores.items()]
         if r.ok:
-            times.append((r.fold, r.fit_time, r.predict_time))
+            times.append((i, r.fit_time, r.predict_time))
     error = None
     status = "ok"
     if failed:

@@ -503,14 +503,16 @@ class CVReport:
     def __getstate__(self) -> dict[str, Any]:
         # the metric functions and splitter classes are no data foldstack.persist loads
         # (nor should a file name them): keep what rebuilds them exactly, when it does
+        # (as CVReport.save does: a splitter outside the list becomes the folds themselves,
+        # a scorer callable makes scoring None), so that every report can be saved
         state = dict(self.__dict__)
-        if self.cv is self.splits:
-            state["cv"], state["_cv_data"] = None, "splits"
-        elif (cv := splitter_data(self.cv)) is not None:
-            state["cv"], state["_cv_data"] = None, cv
+        if self.cv is not None:
+            cv = splitter_data(self.cv)
+            state["cv"], state["_cv_data"] = None, "splits" if cv is None else cv
         scoring = _scoring_data(self.scoring)
+        state["scoring"] = None
         if scoring is not None and all(m["builtin"] for m in scoring):
-            state["scoring"], state["_scoring_data"] = None, scoring
+            state["_scoring_data"] = scoring
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:

@@ -137,3 +137,47 @@ def test_renamed_and_deprecated_names_still_work_with_a_warning(small_numeric_bi
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert result.best_score == result.best_score and len(result.trials) == 2
+
+
+def test_a_cache_entry_of_another_fold_or_an_older_layout_is_recomputed(small_numeric_binary,
+                                                                         tmp_path):
+    X, y = small_numeric_binary
+    named = check_candidates({"tree": DecisionTreeClassifier(max_depth=2)})
+    setup = prepare(X, y, named, cv=3, keyed=True)
+    cache = TaskCache(tmp_path, candidates=named.values())
+    todo, _ = plan(setup, named, cache)
+    records = [run_fold(t, named["tree"], setup) for t in todo]
+    # planted: fold 1's key holds fold 0's record (re-keyed); fold 2's an old-style dict
+    import dataclasses
+
+    cache.put(records[0])
+    cache.put(dataclasses.replace(records[0], key=todo[1].key))
+    from foldstack.persist import save_model
+
+    save_model({"name": "tree", "fold": 2, "key": todo[2].key, "error": None},
+               tmp_path / "tasks" / todo[2].key[:2] / todo[2].key)
+    todo_again, done = plan(setup, named, cache)
+    assert [t.fold for t in todo_again] == [1, 2] and list(done) == [("tree", 0)]
+
+
+def test_reports_and_ensembles_with_any_splitter_or_scorer_can_be_saved(small_numeric_binary,
+                                                                       tmp_path):
+    from sklearn.model_selection import LeaveOneGroupOut
+
+    from foldstack.persist import load_model, save_model
+
+    X, y = small_numeric_binary
+    groups = np.arange(len(y)) % 3
+    mae = make_scorer(mean_absolute_error)  # any scorer callable: code, never data
+    report = fs.selection.cross_validate_candidates(
+        {"lr": LogisticRegression(), "tree": DecisionTreeClassifier(max_depth=2)}, X, y,
+        cv=LeaveOneGroupOut(), groups=groups, scoring={"roc_auc": "roc_auc", "mae": mae})
+    ens = fs.ensemble.AveragingClassifier.from_report(report)
+    assert isinstance(ens.cv, LeaveOneGroupOut)
+    save_model(report, tmp_path / "report")
+    save_model(ens, tmp_path / "ens")
+    back = load_model(tmp_path / "report")
+    assert back.cv is back.splits and back.scoring is None
+    loaded = load_model(tmp_path / "ens")
+    assert loaded.cv == 3 and loaded.scoring == {"roc_auc": "roc_auc"}
+    np.testing.assert_allclose(loaded.predict_proba(X), ens.predict_proba(X))
