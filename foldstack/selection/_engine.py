@@ -96,6 +96,12 @@ class CVSetup:
                 and record.oof.shape == (len(self.splits[fold][1]), *width)
                 and hasattr(record.model, "predict"))
 
+    def cached(self, cache: TaskCache, task: FoldTask) -> FoldRecord | None:
+        """The record of ``task`` found in ``cache`` when it fits the task's fold, else None
+        (the task is then run, and its record overwrites the entry)."""
+        record = cache.get(task.key) if task.key else None
+        return record if record is not None and self.accepts(record, task.fold) else None
+
     def with_rows(self, rows: np.ndarray, splits: tuple, cv: Any) -> CVSetup:
         """The setup restricted to ``rows`` with its own folds (a nested search's inner CV)."""
         X, y = take_rows(self.X, rows), self.y[rows]
@@ -238,8 +244,8 @@ def plan(setup: CVSetup, named: Mapping[str, Any], cache: TaskCache
         for i in range(len(setup.splits)):
             seed = derive_seed(setup.random_state, name, i)
             task = FoldTask(name, i, seed, setup.key(est_fp, i, seed))
-            cached = cache.get(task.key) if task.key else None
-            if cached is not None and setup.accepts(cached, i):
+            cached = setup.cached(cache, task)
+            if cached is not None:
                 done[name, i] = cached
             else:
                 todo.append(task)

@@ -77,8 +77,8 @@ class Problem:
         train: list[float] = []
         for i in range(len(self.setup.splits)):
             task = FoldTask(NAME, i, self.seeds[i], self.setup.key(est_fp, i, self.seeds[i]))
-            record = cache.get(task.key) if task.key else None
-            if record is None or not self.setup.accepts(record, i):
+            record = self.setup.cached(cache, task)
+            if record is None:
                 record = run_fold(task, est, self.setup, n_threads=self.n_threads)
                 cache.put(record)
             records.append(record)

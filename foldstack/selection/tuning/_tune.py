@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import math
 import numbers
 import os
 import warnings
@@ -24,7 +23,12 @@ import pandas as pd
 from sklearn.base import clone
 
 from foldstack.exceptions import CandidateFailedError, InvalidParameterError
-from foldstack.selection._cv import check_n_jobs, check_verbose, resolve_deprecated_alias
+from foldstack.selection._cv import (
+    check_n_jobs,
+    check_time_limit,
+    check_verbose,
+    resolve_deprecated_alias,
+)
 from foldstack.selection._engine import (
     FoldTask,
     candidate_result,
@@ -382,13 +386,9 @@ def _check_arguments(n_trials: Any, time_limit: Any, nested: Any, n_jobs: Any,
     if n_trials is not None and (not is_int(n_trials) or n_trials < 1):
         raise InvalidParameterError(f"tune: `n_trials` must be an int >= 1 (or None with a "
                                     f"time_limit); got {n_trials!r}.")
-    if time_limit is not None and (isinstance(time_limit, bool) or not isinstance(
-            time_limit, numbers.Real) or not (time_limit > 0 and math.isfinite(time_limit))):
-        raise InvalidParameterError(f"tune: `time_limit` must be a finite number of seconds "
-                                    f"> 0, or None for no time limit; got {time_limit!r}.")
-    if not isinstance(nested, (bool, np.bool_)):
-        raise InvalidParameterError(f"tune: `nested` must be a bool; got {nested!r}.")
-    n_jobs_problem = check_n_jobs(n_jobs)
-    if n_jobs_problem:
-        raise InvalidParameterError(f"tune: {n_jobs_problem}")
+    nested_problem = (None if isinstance(nested, (bool, np.bool_))
+                      else f"`nested` must be a bool; got {nested!r}.")
+    for problem in (check_time_limit(time_limit), nested_problem, check_n_jobs(n_jobs)):
+        if problem:
+            raise InvalidParameterError(f"tune: {problem}")
     check_verbose(verbose, "tune")
