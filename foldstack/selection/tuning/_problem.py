@@ -11,8 +11,10 @@ from sklearn.base import clone
 from foldstack.selection._cache import TaskCache, fingerprint
 from foldstack.selection._engine import CVSetup, FoldTask, run_fold
 from foldstack.selection._record import FoldRecord
+from foldstack.selection.tuning._epochs import FoldEpochPruner, TrialEpochs
 from foldstack.selection.tuning._space import OutsideSpaceError, SearchSpace, check_no_file_params
 from foldstack.selection.tuning._study import WORKER, WORKER_TOKEN, mean, refuse_study, worker_token
+from foldstack.utils._epochs import epoch_reporter
 
 NAME = "tuned"  # the candidate name of ``cv_result`` (rename it with ``report.add(name=)``)
 
@@ -40,6 +42,9 @@ class Problem:
     seeds: tuple[int, ...]
     cache_dir: str | None
     n_threads: int | None = None
+    # report a network's epochs of fold 0 to the pruner (tune's prune_epochs, when the
+    # estimator holds a foldstack network); see _epochs
+    prune_epochs: bool = False
 
     @property
     def primary(self) -> str:
@@ -66,8 +71,10 @@ class Problem:
     def evaluate(self, params: dict, trial: Any = None) -> list[FoldRecord]:
         """Fit the folds in order; after each one, report the running mean to ``trial``.
 
-        Returns the fold records (the last one is the failed one if a fold failed).  Raises
-        ``optuna.TrialPruned`` when the pruner stops the trial.
+        During fold 0 a network also reports each epoch's validation score when the study's
+        pruner judges epochs (:class:`FoldEpochPruner`).  Returns the fold records (the last
+        one is the failed one if a fold failed).  Raises ``optuna.TrialPruned`` when the
+        pruner stops the trial, after a fold or inside one.
         """
         est = with_params(self.estimator, params)
         est_fp = fingerprint(clone(est))
@@ -79,7 +86,15 @@ class Problem:
             task = FoldTask(NAME, i, self.seeds[i], self.setup.key(est_fp, i, self.seeds[i]))
             record = self.setup.cached(cache, task)
             if record is None:
-                record = run_fold(task, est, self.setup, n_threads=self.n_threads)
+                epochs = self._epochs(trial, i)
+                with epoch_reporter(epochs):  # None: no outer reporter sees these epochs
+                    record = run_fold(task, est, self.setup, n_threads=self.n_threads)
+                if epochs is not None and epochs.pruned is not None:
+                    # stopped mid-fit (the fold task recorded the EpochPruned it raised as a
+                    # failure): a pruned trial, and a half-trained fold is never cached
+                    import optuna
+
+                    raise optuna.TrialPruned(epochs.pruned)
                 cache.put(record)
             records.append(record)
             if not record.ok:
@@ -99,6 +114,13 @@ class Problem:
                     raise optuna.TrialPruned(f"pruned after fold {i}: running mean "
                                              f"{self.primary} {running:.5g}")
         return records
+
+    def _epochs(self, trial: Any, fold: int) -> TrialEpochs | None:
+        """The epoch reporter of ``fold``: fold 0 of a trial whose pruner judges epochs."""
+        if (not self.prune_epochs or trial is None or fold != 0
+                or not isinstance(trial.study.pruner, FoldEpochPruner)):
+            return None
+        return TrialEpochs(trial, self.greater_is_better)
 
     def objective(self, keeper: BestTrial, worker: str, storage: Any = None):
         """The Optuna objective; ``keeper`` holds the best finished trial's records.

@@ -15,6 +15,7 @@ from joblib import Parallel, delayed
 from foldstack.exceptions import CandidateFailedError
 from foldstack.selection._progress import task_progress
 from foldstack.selection._record import FoldRecord
+from foldstack.selection.tuning._epochs import FoldEpochPruner, judges_epochs
 from foldstack.selection.tuning._problem import BestTrial, Problem, TrialFailed
 from foldstack.selection.tuning._study import (
     STORAGE_FILE,
@@ -124,7 +125,10 @@ class Search:
                             grid=problem.space.grid)
 
     def _pruner(self, problem: Problem) -> Any:
-        return make_pruner(self.pruner, len(problem.setup.splits))
+        pruner = make_pruner(self.pruner, len(problem.setup.splits))
+        if problem.prune_epochs and judges_epochs(pruner):
+            return FoldEpochPruner(pruner)  # epochs of fold 0 are reported too
+        return pruner
 
 
 def run_study(study: Any, problem: Problem, n_trials: int | None, time_limit: float | None,

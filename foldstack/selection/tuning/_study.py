@@ -535,8 +535,12 @@ def trials_frame(study: Any, storage: Any, space: SearchSpace, metric: str, n_fo
         state = ("interrupted" if t.user_attrs.get(INTERRUPTED) else
                  {"FAIL": "failed"}.get(t.state.name, t.state.name.lower()))
         finite = np.asarray(test, float)[np.isfinite(np.asarray(test, float))]
+        # a complete trial's value is its CV mean; Optuna gives a pruned one the value of its
+        # largest step, which is a network's validation score when it reported epochs
+        # (tune's prune_epochs): the mean of its fitted folds is what it scored (NaN if none)
+        complete = t.value is not None and t.state.name == "COMPLETE"
         row = {"number": t.number, "state": state,
-               f"mean_test_{m}": t.value if t.value is not None else mean(test),
+               f"mean_test_{m}": t.value if complete else mean(test),
                f"std_test_{m}": float(finite.std()) if finite.size else np.nan,
                f"mean_train_{m}": mean(train), "n_folds": len(test)}
         row.update({f"split{i}_test_{m}": test[i] if i < len(test) else np.nan

@@ -3,7 +3,8 @@
 The strategy (which configuration next: TPE, random, grid) is Optuna's; the evaluation is
 foldstack's: one private ``Problem.evaluate(params, trial)`` fits the folds in order with
 the same per-fold task as :func:`cross_validate_candidates`, reports the running mean to the
-pruner after each fold, and returns the fold records.  The best configuration's records
+pruner after each fold (and a network's validation score after each epoch of fold 0, see
+``_epochs``), and returns the fold records.  The best configuration's records
 become a :class:`CandidateResult`, so a tuned model joins a :class:`CVReport` (leaderboard,
 ensembles) without being refitted.
 """
@@ -40,6 +41,7 @@ from foldstack.selection._engine import (
 from foldstack.selection._record import FoldRecord
 from foldstack.selection._report import CandidateResult, CVReport
 from foldstack.selection._splits import make_splits, make_splitter
+from foldstack.selection.tuning._epochs import has_network, judges_epochs
 from foldstack.selection.tuning._problem import NAME, Problem, with_params
 from foldstack.selection.tuning._search import Search
 from foldstack.selection.tuning._space import (
@@ -50,6 +52,7 @@ from foldstack.selection.tuning._study import (
     PRUNERS,
     SAMPLERS,
     check_strategy,
+    make_pruner,
     open_storage,
     optuna_logging,
     require_optuna,
@@ -154,6 +157,7 @@ def tune(
     time_limit: float | None = None,
     sampler: Any = "tpe",
     pruner: Any = "median",
+    prune_epochs: bool = True,
     start_from_estimator: bool = True,
     storage: Any = None,
     study_name: str | None = None,
@@ -207,6 +211,23 @@ def tune(
         A trial reports its running mean after each fold; ``"median"`` stops it when that
         is worse than the median of earlier trials after the same fold.  Pruned and failed
         trials are recorded in ``trials``; they never stop the study.
+    prune_epochs : bool, default=True
+        When the estimator is or holds a foldstack network (:class:`TabularMLPClassifier`,
+        :class:`TabularMLPRegressor`, a Pipeline step included) and the pruner is
+        ``"median"`` or an optuna ``MedianPruner`` / ``PercentilePruner``, a trial also
+        reports the network's validation score (accuracy, or R²; negated when the metric is
+        minimized) after each epoch of its first fold, so that a bad configuration stops
+        within that fold instead of after it.  Epoch ``e`` is reported at step
+        ``1_000_000 + e``, apart from the fold steps ``0 .. n_folds - 1``, and is compared
+        only with other trials' values at the same epoch; the pruner is first asked after
+        epoch 5.  A trial pruned mid-fold is recorded as pruned (0 folds fitted, its epoch
+        values in ``study``), and the half-trained fold is not cached.  It needs the
+        network's validation split (``early_stopping=True``, or ``"auto"`` on 1,024 rows or
+        more).  Only a network trained in the process and thread that run the trial
+        reports: the ``n_jobs`` worker processes run whole trials, folds included, so they
+        do; a network fitted in another process or thread (a meta-estimator's own
+        ``n_jobs``) does not, and its trials keep fold-level pruning, as do trials under
+        other pruners (``"hyperband"``, thresholds).  False: fold-level pruning only.
     start_from_estimator : bool, default=True
         Make the estimator's own configuration the first trial of a new study, so the best
         configuration is never worse in CV than the one you started from (the default
@@ -290,7 +311,7 @@ def tune(
     optuna = require_optuna()
     time_limit = resolve_deprecated_alias("tune", "time_limit", time_limit, "timeout", timeout)
     named = check_candidates({NAME: estimator})
-    _check_arguments(n_trials, time_limit, nested, n_jobs, verbose)
+    _check_arguments(n_trials, time_limit, nested, n_jobs, verbose, prune_epochs)
     sampler_spec = check_strategy("sampler", sampler, SAMPLERS, optuna.samplers.BaseSampler)
     pruner_spec = check_strategy("pruner", "none" if pruner is None else pruner, PRUNERS,
                                   optuna.pruners.BasePruner)
@@ -303,7 +324,8 @@ def tune(
     problem = Problem(
         estimator=clone(estimator), space=parsed, valid=valid_names(estimator), setup=setup,
         seeds=tuple(derive_seed(random_state, NAME, i) for i in range(len(setup.splits))),
-        cache_dir=None if cache_dir is None else str(cache_dir))
+        cache_dir=None if cache_dir is None else str(cache_dir),
+        prune_epochs=bool(prune_epochs) and has_network(estimator))
     if study_name is None:
         study_name = f"tune-{type(estimator).__name__}-{problem.setup_fingerprint()[:12]}"
     first = None
@@ -312,6 +334,10 @@ def tune(
         if outside:
             logger.info("tune: the estimator's own %s not in the space; the search starts "
                         "from sampled configurations", ", ".join(outside))
+    if (problem.prune_epochs and pruner_spec != "none"
+            and not judges_epochs(make_pruner(pruner_spec, len(setup.splits)))):
+        logger.info("tune: pruner %r judges no epoch steps; the network's trials are pruned "
+                    "after whole folds only", pruner)
     search = Search(sampler_spec, pruner_spec, n_trials, time_limit, n_jobs, random_state,
                      verbose, first=first)
     with optuna_logging(verbose):
@@ -376,7 +402,7 @@ def _nested(problem: Problem, search: Search, storage: Any, name: str,
 
 
 def _check_arguments(n_trials: Any, time_limit: Any, nested: Any, n_jobs: Any,
-                     verbose: Any) -> None:
+                     verbose: Any, prune_epochs: Any = True) -> None:
     def is_int(v: Any) -> bool:
         return isinstance(v, numbers.Integral) and not isinstance(v, bool)
 
@@ -386,9 +412,13 @@ def _check_arguments(n_trials: Any, time_limit: Any, nested: Any, n_jobs: Any,
     if n_trials is not None and (not is_int(n_trials) or n_trials < 1):
         raise InvalidParameterError(f"tune: `n_trials` must be an int >= 1 (or None with a "
                                     f"time_limit); got {n_trials!r}.")
-    nested_problem = (None if isinstance(nested, (bool, np.bool_))
-                      else f"`nested` must be a bool; got {nested!r}.")
-    for problem in (check_time_limit(time_limit), nested_problem, check_n_jobs(n_jobs)):
+
+    def bool_problem(name: str, value: Any) -> str | None:
+        return (None if isinstance(value, (bool, np.bool_))
+                else f"`{name}` must be a bool; got {value!r}.")
+
+    for problem in (check_time_limit(time_limit), bool_problem("nested", nested),
+                    bool_problem("prune_epochs", prune_epochs), check_n_jobs(n_jobs)):
         if problem:
             raise InvalidParameterError(f"tune: {problem}")
     check_verbose(verbose, "tune")
