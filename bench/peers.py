@@ -145,31 +145,34 @@ def _to_float32(X: np.ndarray) -> np.ndarray:
     return np.asarray(X, dtype=np.float32)
 
 
-def sklearn_stack_estimator(s: Split, threads: int | None = None):
-    """PEERS.md's "sklearn stack": ``Stacking*(cv=5)`` of linear, default xgboost, plain MLP.
+def member_estimators(task: str, X_train: pd.DataFrame, threads: int | None = None,
+                      seed: int | None = None) -> dict:
+    """The three members of PEERS.md's "sklearn stack", unfitted: linear, xgboost, plain MLP.
 
     Every member sees the same preprocessing: numeric columns median-imputed and standardised,
     the others imputed with ``"missing"`` and one-hot encoded.  Members: logistic regression
     (``max_iter=1000``) or ridge; ``XGBClassifier()`` / ``XGBRegressor()`` with default
     parameters; a plain skorch MLP (2x128 ReLU, Adam lr 1e-3, batch 128, 50 epochs, no
-    validation split, no early stopping; regression targets standardised).  Final estimator:
-    scikit-learn's default (logistic regression / ``RidgeCV``).
+    validation split, no early stopping; regression targets standardised).  Classifiers take
+    class codes ``0..C-1`` as labels.
 
     Parameters
     ----------
-    s : Split
-        The split (its task and training columns shape the pipeline).
+    task : {"binary", "multiclass", "regression"}
+    X_train : DataFrame
+        The training columns (their dtypes shape the preprocessing).
     threads : int or None
         ``n_jobs`` of xgboost (None: xgboost's default).
+    seed : int or None
+        Seeds xgboost and the MLP's initial weights (None: as PEERS.md, unseeded).
 
     Returns
     -------
-    sklearn.base.BaseEstimator
-        The unfitted stack.
+    dict
+        ``{"linear": ..., "xgboost": ..., "plain_mlp": ...}``.
     """
     import torch
     from sklearn.compose import ColumnTransformer, TransformedTargetRegressor
-    from sklearn.ensemble import StackingClassifier, StackingRegressor
     from sklearn.impute import SimpleImputer
     from sklearn.linear_model import LogisticRegression, Ridge
     from sklearn.pipeline import make_pipeline
@@ -177,8 +180,8 @@ def sklearn_stack_estimator(s: Split, threads: int | None = None):
     from skorch import NeuralNetClassifier, NeuralNetRegressor
     from xgboost import XGBClassifier, XGBRegressor
 
-    numeric = [c for c in s.X_train.columns if pd.api.types.is_numeric_dtype(s.X_train[c])]
-    other = [c for c in s.X_train.columns if c not in numeric]
+    numeric = [c for c in X_train.columns if pd.api.types.is_numeric_dtype(X_train[c])]
+    other = [c for c in X_train.columns if c not in numeric]
 
     def prep() -> ColumnTransformer:
         return ColumnTransformer([
@@ -200,10 +203,15 @@ def sklearn_stack_estimator(s: Split, threads: int | None = None):
         def forward(self, X: torch.Tensor) -> torch.Tensor:
             return self.net(X)
 
+    def seeded() -> None:
+        if seed is not None:
+            torch.manual_seed(seed)
+
     class PlainMLPClassifier(NeuralNetClassifier):
-        """Input width and class count from the data; labels arrive encoded by the stack."""
+        """Input width and class count from the data; labels arrive as class codes."""
 
         def fit(self, X, y=None, **fit_params):
+            seeded()
             self.set_params(module__n_in=X.shape[1], module__n_out=len(np.unique(y)))
             return super().fit(X, np.asarray(y, dtype=np.int64), **fit_params)
 
@@ -211,6 +219,7 @@ def sklearn_stack_estimator(s: Split, threads: int | None = None):
         """Input width from the data; targets as a float32 column."""
 
         def fit(self, X, y=None, **fit_params):
+            seeded()
             self.set_params(module__n_in=X.shape[1], module__n_out=1)
             return super().fit(X, np.asarray(y, dtype=np.float32).reshape(-1, 1), **fit_params)
 
@@ -218,20 +227,46 @@ def sklearn_stack_estimator(s: Split, threads: int | None = None):
               "max_epochs": MLP_EPOCHS, "train_split": None, "iterator_train__shuffle": True,
               "verbose": 0}
     to32 = FunctionTransformer(_to_float32)
-    if s.task == "regression":
-        members = [
-            ("linear", make_pipeline(prep(), Ridge())),
-            ("xgboost", make_pipeline(prep(), XGBRegressor(n_jobs=threads))),
-            ("mlp", TransformedTargetRegressor(
+    xgb_kw = {"n_jobs": threads, **({} if seed is None else {"random_state": seed})}
+    if task == "regression":
+        return {
+            "linear": make_pipeline(prep(), Ridge()),
+            "xgboost": make_pipeline(prep(), XGBRegressor(**xgb_kw)),
+            "plain_mlp": TransformedTargetRegressor(
                 make_pipeline(prep(), to32, PlainMLPRegressor(MLP, **net_kw)),
-                transformer=StandardScaler()))]
-        return StackingRegressor(members, cv=5)
-    members = [
-        ("linear", make_pipeline(prep(), LogisticRegression(max_iter=1000))),
-        ("xgboost", make_pipeline(prep(), XGBClassifier(n_jobs=threads))),
-        ("mlp", make_pipeline(prep(), to32, PlainMLPClassifier(
-            MLP, criterion=torch.nn.CrossEntropyLoss, **net_kw)))]
-    return StackingClassifier(members, cv=5)
+                transformer=StandardScaler())}
+    return {
+        "linear": make_pipeline(prep(), LogisticRegression(max_iter=1000)),
+        "xgboost": make_pipeline(prep(), XGBClassifier(**xgb_kw)),
+        "plain_mlp": make_pipeline(prep(), to32, PlainMLPClassifier(
+            MLP, criterion=torch.nn.CrossEntropyLoss, **net_kw))}
+
+
+def sklearn_stack_estimator(s: Split, threads: int | None = None):
+    """PEERS.md's "sklearn stack": ``Stacking*(cv=5)`` of :func:`member_estimators`.
+
+    Final estimator: scikit-learn's default (logistic regression / ``RidgeCV``).
+
+    Parameters
+    ----------
+    s : Split
+        The split (its task and training columns shape the pipeline).
+    threads : int or None
+        ``n_jobs`` of xgboost (None: xgboost's default).
+
+    Returns
+    -------
+    sklearn.base.BaseEstimator
+        The unfitted stack.
+    """
+    from sklearn.ensemble import StackingClassifier, StackingRegressor
+
+    members = member_estimators(s.task, s.X_train, threads)
+    named = [("linear", members["linear"]), ("xgboost", members["xgboost"]),
+             ("mlp", members["plain_mlp"])]
+    if s.task == "regression":
+        return StackingRegressor(named, cv=5)
+    return StackingClassifier(named, cv=5)
 
 
 def fit_sklearn_stack(s: Split, budget: float, threads: int | None, verbose: bool,
