@@ -12,7 +12,7 @@ import pandas as pd
 
 from foldstack.diagnostics._baseline import dummy_scores
 from foldstack.diagnostics._epochs import epoch_curves, find_history, majority_findings
-from foldstack.diagnostics._remedies import Remedy, remedies, render_lines
+from foldstack.diagnostics._remedies import HEAVY_TAILED, Remedy, remedies, render_lines
 from foldstack.exceptions import InvalidParameterError
 from foldstack.selection import CVReport
 from foldstack.utils._validation import did_you_mean
@@ -21,6 +21,46 @@ logger = logging.getLogger(__name__)
 
 VERDICTS = ("good_fit", "high_bias", "high_variance", "high_bias_and_variance", "failed",
             "unknown")
+
+TOP_ROWS = 0.01
+"""The share of rows (the largest out-of-fold residuals, at least one row) whose squared error
+is measured against the total."""
+HEAVY_TAIL_SHARE = 0.25
+"""Residuals are heavy-tailed when the largest ``TOP_ROWS`` of them hold at least this share of
+the squared error.  Gaussian residuals put about 8.5 % of it in their largest 1 %; a target with
+a few huge outliers puts most of it there."""
+MIN_ROWS = 100
+"""Fewer out-of-fold rows leave the largest 1 % to a single noisy residual: no reading."""
+
+
+def top_error_share(residuals: np.ndarray, top: float = TOP_ROWS) -> float:
+    """Share of the squared error held by the largest ``top`` share of the residuals.
+
+    Examples
+    --------
+    >>> round(top_error_share(np.r_[np.ones(99), 30.0]), 3)
+    0.901
+    """
+    sq = np.square(np.asarray(residuals, dtype=float).ravel())
+    sq = sq[np.isfinite(sq)]
+    total = sq.sum()
+    if not len(sq) or total <= 0:
+        return 0.0
+    n_top = max(1, int(round(top * len(sq))))
+    return float(np.sort(sq)[-n_top:].sum() / total)
+
+
+def _residual_findings(report: CVReport, name: str) -> set[str]:
+    """``{"heavy_tailed_residuals"}`` when a regression candidate's out-of-fold squared error
+    is dominated by a few rows (see :data:`HEAVY_TAIL_SHARE`), else an empty set."""
+    oof = report.results[name].oof
+    if report.classes is not None or oof is None:
+        return set()
+    y = np.asarray(report.y, dtype=float)
+    residuals = y.reshape(len(y), -1) - np.asarray(oof, dtype=float).reshape(len(y), -1)
+    if np.isfinite(residuals).all(axis=1).sum() < MIN_ROWS:
+        return set()
+    return {HEAVY_TAILED} if top_error_share(residuals) >= HEAVY_TAIL_SHARE else set()
 
 
 class Verdict(NamedTuple):
@@ -250,7 +290,10 @@ def diagnose(report: CVReport, *, baseline: float | str | None = None,
     ``"stronger regularization: raise mlp__dropout from 0.0 (e.g. to 0.2)"``, and are kept as
     records in ``attrs["remedies"]`` for code that acts on them.  For networks,
     epoch-curve findings put the matching remedy first (lower the learning rate when the
-    validation loss oscillates, raise ``max_epochs`` when it was still falling).
+    validation loss oscillates, raise ``max_epochs`` when it was still falling).  For
+    regression, when the largest 1 % of the out-of-fold residuals hold at least a quarter of
+    the squared error (:data:`HEAVY_TAIL_SHARE`; from 100 rows on), a network trained on
+    ``loss="mse"`` is told to set ``loss="huber"``.
 
     Examples
     --------
@@ -311,7 +354,9 @@ def diagnose(report: CVReport, *, baseline: float | str | None = None,
                                   min_effect=min_effect, metric=metric, best_name=best_name)
             findings = _epoch_summary(report, name)
         n_folds = len(result.fold_models or ())
-        records[name] = tuple(remedies(result.estimator, verdict.verdict, findings=findings,
+        residual = _residual_findings(report, name) if result.status == "ok" else set()
+        records[name] = tuple(remedies(result.estimator, verdict.verdict,
+                                       findings=set(findings) | residual,
                                        error=result.error, kind=result.kind))
         row.update(tolerance_bias=verdict.tolerance_bias,
                    tolerance_variance=verdict.tolerance_variance, verdict=verdict.verdict,

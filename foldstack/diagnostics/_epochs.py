@@ -239,19 +239,52 @@ def find_history(model: Any) -> tuple[Any, list[dict]] | None:
 
 
 def _baseline_loss(net: Any, y_train: np.ndarray, classes: np.ndarray | None) -> float:
-    """Loss of a constant prediction for foldstack's networks (NaN when unknown)."""
+    """Loss of a constant prediction for foldstack's networks (NaN when unknown).
+
+    It is the loss the network trains on (its ``loss`` parameter): the class-prior
+    cross-entropy, or for regression the squared error of the mean, the absolute error of
+    the median or the Huber loss of the best constant, in the standardized target's units
+    when the network standardizes it.
+    """
     names = {c.__name__ for c in type(net).__mro__}
+    loss = getattr(net, "loss", None)
     if "TabularMLPClassifier" in names and classes is not None:
         if getattr(net, "class_weight", None) is not None or getattr(
-                net, "label_smoothing", 0.0):
+                net, "label_smoothing", 0.0) or loss not in (None, "cross_entropy"):
             return np.nan
         p = np.array([np.mean(y_train == c) for c in classes])
         p = p[p > 0]
         return float(-(p * np.log(p)).sum())
     if "TabularMLPRegressor" in names:
-        return 1.0 if getattr(net, "standardize_target", False) else \
-            float(np.var(np.asarray(y_train, dtype=float)))
+        if loss in (None, "mse"):
+            return 1.0 if getattr(net, "standardize_target", False) else \
+                float(np.var(np.asarray(y_train, dtype=float)))
+        y = np.asarray(y_train, dtype=float).reshape(len(y_train), -1)
+        if getattr(net, "standardize_target", False):
+            std = y.std(axis=0)
+            y = (y - y.mean(axis=0)) / np.where(std > 0, std, 1.0)
+        if loss == "mae":
+            return float(np.mean(np.abs(y - np.median(y, axis=0))))
+        if loss == "huber":
+            return float(np.mean([_best_constant_huber(col, float(net.huber_delta))
+                                  for col in y.T]))
     return np.nan
+
+
+def _best_constant_huber(y: np.ndarray, delta: float) -> float:
+    """The Huber loss of the constant that minimizes it (a convex function of the constant,
+    whose minimum lies within the values)."""
+    from scipy.optimize import minimize_scalar
+
+    def huber(c: float) -> float:
+        r = np.abs(y - c)
+        return float(np.mean(np.where(r <= delta, 0.5 * r ** 2, delta * (r - 0.5 * delta))))
+
+    lo, hi = float(np.min(y)), float(np.max(y))
+    if hi - lo < 1e-12:
+        return huber(lo)
+    return float(minimize_scalar(huber, bounds=(lo, hi), method="bounded",
+                                 options={"xatol": 1e-6 * (hi - lo)}).fun)
 
 
 def epoch_curves(report: CVReport, name: str) -> pd.DataFrame:

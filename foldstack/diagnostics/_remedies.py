@@ -423,6 +423,11 @@ _CONSISTENT = {
 }
 
 
+# Out-of-fold residual findings (see diagnose): they hold whatever the verdict.
+HEAVY_TAILED = "heavy_tailed_residuals"
+_ROBUST_LOSS = Knob("loss", "set", _set_if("huber", lambda v: v == "mse"))
+
+
 def family_of(estimator: Any) -> Family | None:
     """The :class:`Family` of a (final) estimator, from the class names in its MRO (or its
     class, for families given by ``types``)."""
@@ -524,7 +529,9 @@ def remedies(estimator: Any, verdict: str, *, findings: Iterable[str] = (),
         they put the matching learning-rate or epoch remedy first, when they agree with the
         verdict: "overfitting" is used for high variance, "still_improving" and
         "underfitting" for high bias, "oscillating" and "diverged" always (all of them for
-        both and for a good fit).
+        both and for a good fit).  And ``"heavy_tailed_residuals"`` (out-of-fold residuals
+        whose squared error a few rows dominate, see :func:`diagnose`): a regression network
+        trained on ``loss="mse"`` is then told to set ``loss="huber"``, whatever the verdict.
     error : str, default=None
         The error of a failed candidate.
     kind : {"model", "ensemble"}, default="model"
@@ -563,8 +570,12 @@ def remedies(estimator: Any, verdict: str, *, findings: Iterable[str] = (),
         # a user's network ignores the knobs that build the default one: none is suggested,
         # its own settings are (body_action)
         t = replace(t, params={k: v for k, v in params.items() if k not in family.architecture})
+    heavy_tailed = HEAVY_TAILED in set(findings)
     findings = set(findings) & _CONSISTENT.get(verdict, set())
     out = _epoch_remedies(t, findings)
+    if heavy_tailed and t.family is not None and t.family.name == "mlp":
+        # the estimator's own loss is read: only a network on the squared error is moved
+        out += _group("a robust loss", "residuals: heavy-tailed", t.moves([_ROBUST_LOSS]))
     if verdict == "failed":
         return _dedupe(_failed_remedies(t, error) + out)
     if verdict in ("high_bias", "high_bias_and_variance"):

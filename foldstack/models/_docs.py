@@ -79,10 +79,14 @@ default="cosine"
         numeric inputs; "mixup" mixes pairs of embedded rows and their targets with weights
         drawn from Beta(``augmentation_strength``, ``augmentation_strength``).  <AUG_NOTE>
     augmentation_strength : float, default=0.2
-    numeric_transform : {"robust", "standard", "quantile"}, default="quantile"
+    numeric_transform : {"robust", "standard", "quantile", "robust_smooth_clip"}, \
+default="quantile"
         "quantile": a rank-based map to a normal distribution (quantiles of the training
-        rows); "robust": center on the median, divide by the interquartile range and clip
-        smoothly to about +-3 (RealMLP's scaling); "standard": mean and standard deviation.
+        rows); "robust": center on the median, divide by the interquartile range (half the
+        range where it is 0) and clip smoothly to about +-3 with ``x / sqrt(1 + (x/3)^2)``
+        (RealMLP's scaling); "robust_smooth_clip": RealMLP-TD's exact recipe, the same except
+        that a column constant in the training rows becomes 0 for every row; "standard":
+        mean and standard deviation.
     numeric_features : list of str or int, default=None
         Columns to treat as numeric whatever their dtype; a non-number in them raises a
         :class:`~foldstack.exceptions.DataError` naming the column.  None: inferred.
@@ -96,11 +100,14 @@ default="cosine"
         Levels seen fewer times in the training rows share the "other" code.
     max_embedding_dim : int, default=16
         Upper bound of each categorical embedding's width.
-    numeric_embedding : {"periodic"} or None, default="periodic"
+    numeric_embedding : {"periodic", "piecewise_linear"} or None, default="periodic"
         "periodic": each numeric column also gets trainable periodic features
         (``cos(2 pi (f x + b))``, 16 learned frequencies initialized with scale <SIGMA>,
-        mapped to 4 features, as in RealMLP's PBLD embeddings); None feeds the scaled
-        values alone.
+        mapped to 4 features, as in RealMLP's PBLD embeddings); "piecewise_linear":
+        piecewise-linear embeddings (Gorishniy et al. 2022) on at most 48 quantile bins per
+        column, learned in ``fit`` from the training rows only (never the validation split),
+        mapped to 16 features; None feeds the scaled values alone.  Both keep the scaled
+        value beside its features.
     device : {"cpu", "cuda", "auto"}, default="cpu"
         "auto" uses CUDA when a GPU is visible.
     random_state : int, RandomState instance or None, default=None
@@ -109,6 +116,30 @@ default="cosine"
         random states are left as they were.
     verbose : int, default=0
         Print one line per epoch when > 0.
+    k : int, default=1
+        TabM-style parameter-efficient ensemble (Gorishniy et al. 2024, BatchEnsemble) of
+        ``k`` members sharing the MLP's weights: each hidden linear layer keeps one weight
+        matrix, and each member has its own multiplicative adapters on the layer's input and
+        output, its own biases and its own output layer.  Every row goes through all members;
+        training minimizes the mean of the members' losses, and predictions average them
+        (the mean of the members' probabilities, or of their values).  1: the plain MLP.
+        Only for the default body (not with ``module``).
+    n_seeds : int, default=1
+        Seed bagging: train ``n_seeds`` networks with seeds derived from ``random_state`` (on
+        the same validation split) and average their predictions (probabilities for
+        classifiers).  ``net_``, ``history_``, ``n_epochs_`` and ``best_epoch_`` describe the
+        first network; ``nets_`` holds all of them.
+    feature_scaling : bool, default=False
+        Multiply the network's input features (after the embeddings) by a learnable vector
+        initialized to 1 (RealMLP's scaling layer, which lets training weigh the features).
+    parametrization : {"standard", "ntk"}, default="standard"
+        "ntk": RealMLP's neural tangent parametrization of the MLP's linear layers: weights
+        drawn from N(0, 1) and multiplied by ``1 / sqrt(fan_in)`` in the forward pass, hidden
+        biases from N(0, 1) and output biases 0 (RealMLP-TD-S's initialization).  RealMLP
+        pairs it with larger learning rates (e.g. ``lr=0.04``).  Only for the default body.
+    betas : tuple of two floats in [0, 1), default=(0.9, 0.999)
+        Adam's / AdamW's decay rates of the gradient's running mean and square (unused by
+        the SGD optimizers); RealMLP uses (0.9, 0.95).
 """
 
 
@@ -133,7 +164,10 @@ ATTRIBUTES_DOC = """
     max_epochs_ : int
         The epoch budget (``max_epochs`` resolved).
     net_ : foldstack.models._training.TabularNet
-        The fitted skorch net (``net_.module_`` is the torch module).
+        The fitted skorch net (``net_.module_`` is the torch module); with ``n_seeds > 1``
+        the first of ``nets_``.
+    nets_ : list of foldstack.models._training.TabularNet
+        The ``n_seeds`` fitted nets whose predictions are averaged.
     numeric_features_, categorical_features_ : list
         The column types used.
     n_features_in_ : int

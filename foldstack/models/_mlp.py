@@ -41,7 +41,10 @@ ACTIVATIONS = ("relu", "leaky_relu", "gelu", "selu", "silu")
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw")
 LR_SCHEDULES = tuple(SCHEDULES)  # the kinds, from the one table of schedules
 AUGMENTATIONS = ("noise", "mixup")
-NUMERIC_EMBEDDINGS = ("periodic",)
+NUMERIC_EMBEDDINGS = ("periodic", "piecewise_linear")
+PARAMETRIZATIONS = ("standard", "ntk")
+CLASSIFICATION_LOSSES = ("cross_entropy", "focal")
+REGRESSION_LOSSES = ("mse", "mae", "huber")
 
 
 def auto_batch_size(n_rows: int) -> int:
@@ -93,6 +96,9 @@ class _BaseTabularMLP(BaseEstimator):
     _task = "classification"
     # settings of numeric_embedding="periodic" (scale of the initial frequencies: sigma)
     _periodic = {"n_frequencies": 16, "dim": 4, "sigma": 0.1}
+    # numeric_embedding="piecewise_linear": at most 48 quantile bins per column, embedded in
+    # 16 features (the defaults of TabM's reference setup)
+    _piecewise = {"n_bins": 48, "dim": 16}
     _constraints = {
         "depth": [Interval(int, 0, None)],
         "width": [Interval(int, 1, None)],
@@ -127,6 +133,11 @@ class _BaseTabularMLP(BaseEstimator):
         "device": [Options("cpu", "cuda", "auto")],
         "random_state": ["random_state"],
         "verbose": [Interval(int, 0, None), "boolean"],
+        "k": [Interval(int, 1, None)],
+        "n_seeds": [Interval(int, 1, None)],
+        "feature_scaling": ["boolean"],
+        "parametrization": [Options(*PARAMETRIZATIONS)],
+        "betas": [tuple, list],
     }
 
     # No defaults here: each subclass's __init__ declares the parameters and their defaults
@@ -137,7 +148,8 @@ class _BaseTabularMLP(BaseEstimator):
                  validation_fraction, patience, grad_clip, augmentation,
                  augmentation_strength, numeric_transform, numeric_features,
                  categorical_features, one_hot_max_categories, max_categories, min_frequency,
-                 max_embedding_dim, numeric_embedding, device, random_state, verbose):
+                 max_embedding_dim, numeric_embedding, device, random_state, verbose, k,
+                 n_seeds, feature_scaling, parametrization, betas):
         self.depth = depth
         self.width = width
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -171,6 +183,11 @@ class _BaseTabularMLP(BaseEstimator):
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+        self.k = k
+        self.n_seeds = n_seeds
+        self.feature_scaling = feature_scaling
+        self.parametrization = parametrization
+        self.betas = betas
 
     # ------------------------------------------------------------------ fit
 
@@ -182,12 +199,25 @@ class _BaseTabularMLP(BaseEstimator):
             raise InvalidParameterError(
                 f"{owner}: `hidden_layer_sizes` must be a tuple of positive ints, e.g. "
                 f"(256, 256); got {sizes!r}.")
+        betas = self.betas
+        if not (len(betas) == 2 and all(
+                isinstance(b, (float, int, np.floating, np.integer)) and not isinstance(b, bool)
+                and 0 <= b < 1 for b in betas)):
+            raise InvalidParameterError(
+                f"{owner}: `betas` must be a tuple of two floats in [0, 1), e.g. (0.9, 0.999) "
+                f"or RealMLP's (0.9, 0.95); got {betas!r}.")
         if self.module is not None:
             import torch
             if not issubclass(self.module, torch.nn.Module):
                 raise InvalidParameterError(
                     f"{owner}: `module` must be a torch.nn.Module subclass (the class, not an "
                     f"instance); got {self.module!r}.")
+            # these rebuild the default MLP's layers; a user's module has none to rebuild
+            for name, default in (("k", 1), ("parametrization", "standard")):
+                if getattr(self, name) != default:
+                    raise InvalidParameterError(
+                        f"{owner}: `{name}={getattr(self, name)!r}` applies to the default MLP "
+                        f"body only; with your own `module` leave it at {default!r}.")
 
     def _layer_sizes(self) -> tuple:
         if self.hidden_layer_sizes is not None:
@@ -256,47 +286,36 @@ class _BaseTabularMLP(BaseEstimator):
                train: np.ndarray, valid: np.ndarray | None, n_out: int, seed: int) -> None:
         import torch
 
-        from foldstack.models import _callbacks, _module, _training
+        from foldstack.models import _module, _training
 
         device = _training.resolve_device(self.device)
         batch_size = (auto_batch_size(len(train)) if self.batch_size == "auto"
                       else self.batch_size)
         steps = max(1, math.ceil(len(train) / min(batch_size, len(train))))
-        callbacks = [("divergence", _callbacks.DivergenceCheck(type(self).__name__))]
         has_valid = valid is not None
-        if has_valid:
-            callbacks.append(("early_stopping", _callbacks.EarlyStopping(self.patience)))
-        if self.lr_schedule != "none":
-            callbacks.append(("lr_schedule", _callbacks.LRSchedule(
-                self.lr_schedule, self.lr_schedule_params, max_epochs=self.max_epochs_,
-                steps_per_epoch=steps, monitor="valid_loss" if has_valid else "train_loss")))
-        if self.verbose:
-            callbacks.append(("print", _callbacks.PrintEpochs()))
         if self.module is None:
             body, body_params = _module.MLP, {
                 "hidden_layer_sizes": self._layer_sizes(),
                 "activation": self.activation, "batch_norm": self.batch_norm,
-                "dropout": self.dropout}
+                "dropout": self.dropout, "k": int(self.k),
+                "parametrization": self.parametrization}
         else:
             body, body_params = self.module, dict(self.module_params or {})
+        n_cont = self.encoder_.n_continuous_
+        embedding = {
+            "module__n_periodic": n_cont if self.numeric_embedding == "periodic" else 0,
+            "module__periodic_params": dict(self._periodic)}
+        if self.numeric_embedding == "piecewise_linear" and n_cont:
+            # bins from the training rows only: the validation rows stay unseen
+            embedding["module__piecewise_bins"] = _module.piecewise_bins(
+                x_num[train, :n_cont], self._piecewise["n_bins"])
+            embedding["module__piecewise_params"] = {"dim": self._piecewise["dim"]}
+        if self.feature_scaling:
+            embedding["module__feature_scaling"] = True
         optimizer, optimizer_kwargs = _training.optimizer_spec(self.optimizer, self.momentum)
+        if self.optimizer in ("adam", "adamw"):
+            optimizer_kwargs["betas"] = tuple(float(b) for b in self.betas)
         criterion, criterion_kwargs = self._criterion(torch, y_enc[train])
-        net = _training.TabularNet(
-            module=_module.TabularNetwork, criterion=criterion, optimizer=optimizer,
-            lr=self.lr, max_epochs=self.max_epochs_, batch_size=batch_size, train_split=None,
-            callbacks=callbacks, device=device, verbose=0, task=self._task,
-            grad_clip=self.grad_clip, augmentation=self.augmentation,
-            augmentation_strength=self.augmentation_strength, seed=seed,
-            module__n_num=self.encoder_.n_num_,
-            module__cardinalities=list(self.encoder_.cardinalities_), module__n_out=n_out,
-            module__body=body, module__body_params=body_params,
-            module__max_embedding_dim=self.max_embedding_dim,
-            module__n_periodic=(self.encoder_.n_continuous_
-                                if self.numeric_embedding == "periodic" else 0),
-            module__periodic_params=dict(self._periodic),
-            optimizer__weight_decay=self.weight_decay,
-            **{f"optimizer__{k}": v for k, v in optimizer_kwargs.items()},
-            **{f"criterion__{k}": v for k, v in criterion_kwargs.items()})
         y_dtype = torch.long if self._task == "classification" else torch.float32
 
         def tensors(rows: np.ndarray) -> tuple[tuple, Any]:
@@ -307,11 +326,34 @@ class _BaseTabularMLP(BaseEstimator):
         X_train, y_train = tensors(train)
         X_valid, y_valid = tensors(valid) if has_valid else (None, None)
         cuda = [torch.device(device).index or 0] if device.startswith("cuda") else []
-        with torch.random.fork_rng(devices=cuda):
-            torch.manual_seed(seed)
-            net.initialize()
-            net.partial_fit(X_train, y_train, X_valid=X_valid, y_valid=y_valid)
+        # seed bagging: the first network keeps the fit's seed (n_seeds=1 is the plain fit)
+        seeds = [seed] + [int(s) for s in
+                          np.random.SeedSequence(seed).generate_state(self.n_seeds - 1)]
+        nets = []
+        for net_seed in seeds:
+            net = _training.TabularNet(
+                module=_module.TabularNetwork, criterion=criterion, optimizer=optimizer,
+                lr=self.lr, max_epochs=self.max_epochs_, batch_size=batch_size,
+                train_split=None, callbacks=self._callbacks(has_valid, steps), device=device,
+                verbose=0, task=self._task, grad_clip=self.grad_clip,
+                augmentation=self.augmentation,
+                augmentation_strength=self.augmentation_strength, seed=net_seed,
+                module__n_num=self.encoder_.n_num_,
+                module__cardinalities=list(self.encoder_.cardinalities_), module__n_out=n_out,
+                module__body=body, module__body_params=body_params,
+                module__max_embedding_dim=self.max_embedding_dim, **embedding,
+                optimizer__weight_decay=self.weight_decay,
+                **{f"optimizer__{k}": v for k, v in optimizer_kwargs.items()},
+                **{f"criterion__{k}": v for k, v in criterion_kwargs.items()})
+            with torch.random.fork_rng(devices=cuda):
+                torch.manual_seed(net_seed)
+                net.initialize()
+                net.partial_fit(X_train, y_train, X_valid=X_valid, y_valid=y_valid)
+            nets.append(net)
+        # the first network's record: diagnostics read net_, history_ and best_epoch_
+        net = nets[0]
         self.net_ = net
+        self.nets_ = nets
         self.device_ = device
         self.history_ = [{k: v for k, v in row.items() if k != "batches"}
                          for row in net.history]
@@ -319,9 +361,24 @@ class _BaseTabularMLP(BaseEstimator):
         stopper = dict(net.callbacks_).get("early_stopping")
         self.best_epoch_ = (stopper.best_epoch_ if stopper is not None and stopper.best_epoch_
                             else self.n_epochs_)
-        logger.debug("%s: %d epochs on %d rows (batch %d, %s), kept epoch %d",
+        logger.debug("%s: %d epochs on %d rows (batch %d, %s), kept epoch %d, %d network(s)",
                      type(self).__name__, self.n_epochs_, len(train), batch_size, device,
-                     self.best_epoch_)
+                     self.best_epoch_, len(nets))
+
+    def _callbacks(self, has_valid: bool, steps: int) -> list:
+        """Fresh callbacks for one network (they hold per-run state: best weights, waits)."""
+        from foldstack.models import _callbacks
+
+        callbacks = [("divergence", _callbacks.DivergenceCheck(type(self).__name__))]
+        if has_valid:
+            callbacks.append(("early_stopping", _callbacks.EarlyStopping(self.patience)))
+        if self.lr_schedule != "none":
+            callbacks.append(("lr_schedule", _callbacks.LRSchedule(
+                self.lr_schedule, self.lr_schedule_params, max_epochs=self.max_epochs_,
+                steps_per_epoch=steps, monitor="valid_loss" if has_valid else "train_loss")))
+        if self.verbose:
+            callbacks.append(("print", _callbacks.PrintEpochs()))
+        return callbacks
 
     # ------------------------------------------------------------------ predict
 
@@ -329,10 +386,16 @@ class _BaseTabularMLP(BaseEstimator):
         check_is_fitted(self)
         import torch
 
+        from foldstack.models._training import average_members
+
         frame = _validated_frame(self, X, reset=False)
         x_num, x_cat = self.encoder_.transform(frame)
-        out = self.net_.predict_raw((torch.as_tensor(x_num, device=self.device_),
-                                     torch.as_tensor(x_cat, device=self.device_)))
+        X_t = (torch.as_tensor(x_num, device=self.device_),
+               torch.as_tensor(x_cat, device=self.device_))
+        nets = getattr(self, "nets_", None) or [self.net_]  # fitted before seed bagging
+        outs = [net.predict_raw(X_t) for net in nets]
+        out = outs[0] if len(outs) == 1 else average_members(torch.stack(outs, dim=1),
+                                                             self._task)
         return out.double().cpu().numpy()
 
     def __sklearn_tags__(self):
@@ -350,7 +413,14 @@ class TabularMLPClassifier(ClassifierMixin, _BaseTabularMLP):
        + """    class_weight : "balanced" or dict, default=None
         Weights of the classes in the loss ("balanced": inverse class frequencies).
     label_smoothing : float, default=0.0
-        Label smoothing of the cross-entropy loss (it raises log loss; off by default).
+        Label smoothing of the loss (it raises log loss; off by default).
+    loss : {"cross_entropy", "focal"}, default="cross_entropy"
+        The training loss (also the validation loss that early stopping watches).  "focal":
+        the focal loss (Lin et al. 2017), the cross-entropy scaled by
+        ``(1 - p_true) ** focal_gamma``, which down-weights rows already classified
+        confidently; ``class_weight`` is its per-class alpha.
+    focal_gamma : float, default=2.0
+        The focal loss's exponent (0 gives the cross-entropy).
 
     Attributes
     ----------
@@ -391,6 +461,8 @@ class TabularMLPClassifier(ClassifierMixin, _BaseTabularMLP):
         **_BaseTabularMLP._constraints,
         "class_weight": [None, Options("balanced"), dict],
         "label_smoothing": [Interval(float, 0, 1, closed="left")],
+        "loss": [Options(*CLASSIFICATION_LOSSES)],
+        "focal_gamma": [Interval(float, 0, None)],
     }
 
     def __init__(self, *, depth=3, width=128, hidden_layer_sizes=None, activation="silu",
@@ -402,8 +474,10 @@ class TabularMLPClassifier(ClassifierMixin, _BaseTabularMLP):
                  numeric_transform="quantile", numeric_features=None, categorical_features=None,
                  one_hot_max_categories=8, max_categories=512, min_frequency=3,
                  max_embedding_dim=16, numeric_embedding="periodic", device="cpu",
-                 random_state=None, verbose=0,
-                 class_weight=None, label_smoothing=0.0):
+                 random_state=None, verbose=0, k=1, n_seeds=1, feature_scaling=False,
+                 parametrization="standard", betas=(0.9, 0.999),
+                 class_weight=None, label_smoothing=0.0, loss="cross_entropy",
+                 focal_gamma=2.0):
         super().__init__(
             depth=depth, width=width, hidden_layer_sizes=hidden_layer_sizes,
             activation=activation,
@@ -418,9 +492,12 @@ class TabularMLPClassifier(ClassifierMixin, _BaseTabularMLP):
             one_hot_max_categories=one_hot_max_categories, max_categories=max_categories,
             min_frequency=min_frequency, max_embedding_dim=max_embedding_dim,
             numeric_embedding=numeric_embedding, device=device, random_state=random_state,
-            verbose=verbose)
+            verbose=verbose, k=k, n_seeds=n_seeds, feature_scaling=feature_scaling,
+            parametrization=parametrization, betas=betas)
         self.class_weight = class_weight
         self.label_smoothing = label_smoothing
+        self.loss = loss
+        self.focal_gamma = focal_gamma
 
     def _encode_target(self, y: Any) -> tuple[np.ndarray, int]:
         y = column_or_1d(y, warn=True)
@@ -434,6 +511,8 @@ class TabularMLPClassifier(ClassifierMixin, _BaseTabularMLP):
         return y_enc.astype(np.int64), len(self.classes_)
 
     def _criterion(self, torch: Any, y_enc: np.ndarray) -> tuple[Any, dict]:
+        from foldstack.models._losses import criterion_spec
+
         kwargs: dict = {"label_smoothing": float(self.label_smoothing)}
         if self.class_weight == "balanced":
             counts = np.bincount(y_enc, minlength=len(self.classes_))
@@ -447,7 +526,9 @@ class TabularMLPClassifier(ClassifierMixin, _BaseTabularMLP):
             weights = [float(self.class_weight.get(c, 1.0)) for c in self.classes_.tolist()]
         if self.class_weight is not None:
             kwargs["weight"] = torch.as_tensor(weights, dtype=torch.float32)
-        return torch.nn.CrossEntropyLoss, kwargs
+        if self.loss == "focal":
+            kwargs["gamma"] = float(self.focal_gamma)
+        return criterion_spec(self.loss, **kwargs)
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities, columns in the order of ``classes_``."""
@@ -467,6 +548,13 @@ class TabularMLPRegressor(RegressorMixin, _BaseTabularMLP):
 """ + common_doc("gelu", "None", "0.3", "")
        + """    standardize_target : bool, default=True
         Train on ``(y - mean) / std`` of the training rows; predictions are mapped back.
+    loss : {"mse", "mae", "huber"}, default="mse"
+        The training loss (also the validation loss that early stopping watches): squared
+        error, absolute error (predicts a conditional median: robust to outliers in y), or
+        Huber (squared within ``huber_delta`` of the target, absolute beyond it).
+    huber_delta : float, default=1.0
+        Where the Huber loss turns linear, in units of the standardized target (target
+        standard deviations) when ``standardize_target``, else of y.
 
     Attributes
     ----------
@@ -488,7 +576,9 @@ class TabularMLPRegressor(RegressorMixin, _BaseTabularMLP):
 
     _task = "regression"
     _periodic = {"n_frequencies": 16, "dim": 4, "sigma": 0.3}  # smooth targets: wider scale
-    _constraints = {**_BaseTabularMLP._constraints, "standardize_target": ["boolean"]}
+    _constraints = {**_BaseTabularMLP._constraints, "standardize_target": ["boolean"],
+                    "loss": [Options(*REGRESSION_LOSSES)],
+                    "huber_delta": [Interval(float, 0, None, closed="neither")]}
 
     def __init__(self, *, depth=3, width=128, hidden_layer_sizes=None, activation="gelu",
                  batch_norm=False, dropout=0.1, module=None, module_params=None,
@@ -499,8 +589,9 @@ class TabularMLPRegressor(RegressorMixin, _BaseTabularMLP):
                  numeric_transform="quantile", numeric_features=None, categorical_features=None,
                  one_hot_max_categories=8, max_categories=512, min_frequency=3,
                  max_embedding_dim=16, numeric_embedding="periodic", device="cpu",
-                 random_state=None, verbose=0,
-                 standardize_target=True):
+                 random_state=None, verbose=0, k=1, n_seeds=1, feature_scaling=False,
+                 parametrization="standard", betas=(0.9, 0.999),
+                 standardize_target=True, loss="mse", huber_delta=1.0):
         super().__init__(
             depth=depth, width=width, hidden_layer_sizes=hidden_layer_sizes,
             activation=activation,
@@ -515,8 +606,11 @@ class TabularMLPRegressor(RegressorMixin, _BaseTabularMLP):
             one_hot_max_categories=one_hot_max_categories, max_categories=max_categories,
             min_frequency=min_frequency, max_embedding_dim=max_embedding_dim,
             numeric_embedding=numeric_embedding, device=device, random_state=random_state,
-            verbose=verbose)
+            verbose=verbose, k=k, n_seeds=n_seeds, feature_scaling=feature_scaling,
+            parametrization=parametrization, betas=betas)
         self.standardize_target = standardize_target
+        self.loss = loss
+        self.huber_delta = huber_delta
 
     def _encode_target(self, y: Any) -> tuple[np.ndarray, int]:
         y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
@@ -534,7 +628,9 @@ class TabularMLPRegressor(RegressorMixin, _BaseTabularMLP):
         return ((y2 - self.y_mean_) / self.y_scale_).astype(np.float32), y2.shape[1]
 
     def _criterion(self, torch: Any, y_enc: np.ndarray) -> tuple[Any, dict]:
-        return torch.nn.MSELoss, {}
+        from foldstack.models._losses import criterion_spec
+
+        return criterion_spec(self.loss, delta=float(self.huber_delta))
 
     def predict(self, X: Any) -> np.ndarray:
         """Predicted values: shape (n_samples,), or (n_samples, n_targets) for a 2-D y."""

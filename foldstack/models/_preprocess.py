@@ -38,7 +38,7 @@ from foldstack.utils._validation import did_you_mean
 
 logger = logging.getLogger(__name__)
 
-NUMERIC_TRANSFORMS = ("robust", "standard", "quantile")
+NUMERIC_TRANSFORMS = ("robust", "standard", "quantile", "robust_smooth_clip")
 # Not "empty": an object column with no value in the training rows is text as often as numbers,
 # and a string at predict time must reach the unknown level instead of failing as a bad number.
 _NUMERIC_KINDS = {"integer", "floating", "mixed-integer-float", "decimal"}
@@ -307,8 +307,10 @@ class MLPInputEncoder:
     Numeric columns: median imputation plus a 0/1 missing indicator for each column with
     missing training values, then ``numeric_transform``: ``"robust"`` (center on the median,
     divide by the interquartile range, then clip smoothly to about +-3, as in RealMLP),
-    ``"standard"`` (mean / standard deviation) or ``"quantile"`` (rank-based map to a normal
-    distribution).  Columns that are entirely missing are dropped; constant ones are kept.
+    ``"robust_smooth_clip"`` (RealMLP-TD's exact recipe: the same, except that a column
+    constant in the training rows maps to 0 for every row), ``"standard"`` (mean / standard
+    deviation) or ``"quantile"`` (rank-based map to a normal distribution).  Columns that are
+    entirely missing are dropped; constant ones are kept.
 
     Categorical columns: levels seen at least ``min_frequency`` times, at most
     ``max_categories`` per column (the most frequent), each get a code; other levels (rare at
@@ -360,6 +362,8 @@ class MLPInputEncoder:
         if filled.shape[1] == 0 or kind == "quantile":
             self.center_ = np.zeros(filled.shape[1])
             self.scale_ = np.ones(filled.shape[1])
+            if kind == "robust_smooth_clip":
+                self.constant_ = np.zeros(0, dtype=bool)
             if filled.shape[1] and kind == "quantile":
                 from sklearn.preprocessing import QuantileTransformer
                 self.quantile_ = QuantileTransformer(
@@ -368,13 +372,18 @@ class MLPInputEncoder:
             return
         if kind == "standard":
             center, spread = filled.mean(axis=0), filled.std(axis=0)
-        else:  # robust
+        else:  # robust, robust_smooth_clip
             q1, center, q3 = np.quantile(filled, [0.25, 0.5, 0.75], axis=0)
             spread = q3 - q1
             span = filled.max(axis=0) - filled.min(axis=0)
+            # RealMLP: a zero interquartile range falls back to half the range
             spread = np.where(spread > 0, spread, 0.5 * span)
         self.center_ = center
         self.scale_ = np.where(spread > 0, spread, 1.0)
+        if kind == "robust_smooth_clip":
+            # RealMLP-TD multiplies a constant column by 0: a value never seen in training
+            # (that column's only information) cannot then reach the network unscaled
+            self.constant_ = ~(spread > 0)
 
     def transform(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         values = numeric_values(X, self.numeric_features)[:, self.keep_]
@@ -384,7 +393,9 @@ class MLPInputEncoder:
             scaled = self.quantile_.transform(filled)
         else:
             scaled = (filled - self.center_) / self.scale_
-            if self.numeric_transform == "robust":
+            if self.numeric_transform == "robust_smooth_clip":
+                scaled[:, self.constant_] = 0.0
+            if self.numeric_transform in ("robust", "robust_smooth_clip"):
                 scaled = _smooth_clip(scaled)
         blocks = [scaled, missing[:, self.indicators_].astype(np.float64)]
         for name in self.one_hot_:

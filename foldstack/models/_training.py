@@ -14,6 +14,7 @@ history and runs the callbacks.  Two behaviours differ from skorch on purpose:
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any
 
@@ -36,6 +37,18 @@ def optimizer_spec(name: str, momentum: float) -> tuple[type, dict]:
         "adam": (opt.Adam, {}),
         "adamw": (opt.AdamW, {}),
     }[name]
+
+
+def average_members(out: torch.Tensor, task: str) -> torch.Tensor:
+    """Average the members on axis 1 of ``out`` (TabM members, or networks of seed bagging).
+
+    Classification: the mean of the members' softmax probabilities, returned as
+    log-probabilities (so a softmax of the result gives that mean, and a cross-entropy of it
+    is the ensemble's log loss); regression: the mean of the outputs.
+    """
+    if task == "classification":
+        return torch.logsumexp(torch.log_softmax(out, dim=-1), dim=1) - math.log(out.shape[1])
+    return out.mean(dim=1)
 
 
 def resolve_device(device: str) -> str:
@@ -119,7 +132,7 @@ class TabularNet(NeuralNet):
 
     def _train_epoch(self, x_num: torch.Tensor, x_cat: torch.Tensor, y: torch.Tensor,
                      generator: torch.Generator, draws: np.random.RandomState) -> float:
-        module, optimizer, criterion = self.module_, self.optimizer_, self.criterion_
+        module, optimizer = self.module_, self.optimizer_
         module.train()
         n = len(y)
         batch_size = max(1, min(int(self.batch_size), n))
@@ -139,7 +152,7 @@ class TabularNet(NeuralNet):
                 if self.augmentation == "noise":
                     xn = xn + self.augmentation_strength * torch.randn(
                         xn.shape, generator=generator, device=xn.device)
-                loss = criterion(module(xn, xc), yb)
+                loss = self._loss(module(xn, xc), yb)
             loss.backward()
             if self.grad_clip is not None:
                 torch.nn.utils.clip_grad_norm_(module.parameters(), self.grad_clip)
@@ -156,15 +169,29 @@ class TabularNet(NeuralNet):
         partner = torch.randperm(len(yb), generator=generator, device=yb.device)
         h = self.module_.encode(xn, xc)
         out = self.module_.body(lam * h + (1.0 - lam) * h[partner])
-        return lam * self.criterion_(out, yb) + (1.0 - lam) * self.criterion_(out, yb[partner])
+        return lam * self._loss(out, yb) + (1.0 - lam) * self._loss(out, yb[partner])
+
+    def _loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """The criterion; for an ensemble's ``(batch, k, n_out)`` output, the mean over members.
+
+        Each member is scored against every row's target (the rows repeated ``k`` times), so
+        a criterion with mean reduction gives the mean of the members' losses.
+        """
+        if out.dim() == 3:
+            return self.criterion_(out.flatten(0, 1), y.repeat_interleave(out.shape[1], dim=0))
+        return self.criterion_(out, y)
 
     @torch.no_grad()
     def predict_raw(self, X: tuple) -> torch.Tensor:
-        """The module's outputs (logits or scaled values) for ``(x_num, x_cat)``, eval mode."""
+        """The module's outputs (logits or scaled values) for ``(x_num, x_cat)``, eval mode.
+
+        An ensemble module's members are averaged (:func:`average_members`).
+        """
         x_num, x_cat = X
         self.module_.eval()
         outs = [self.module_(x_num[i:i + _EVAL_BATCH], x_cat[i:i + _EVAL_BATCH])
                 for i in range(0, len(x_num), _EVAL_BATCH)]
+        outs = [average_members(o, self.task) if o.dim() == 3 else o for o in outs]
         return torch.cat(outs) if outs else torch.zeros((0, 0))
 
     @torch.no_grad()

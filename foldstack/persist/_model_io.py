@@ -57,7 +57,10 @@ from foldstack.persist._policy import (
 logger = logging.getLogger(__name__)
 FORMAT = 2
 _ARRAYS = "arrays.bin"
-_VERSIONED = ("numpy", "scipy", "pandas", "sklearn", "xgboost", "torch", "skorch")
+# tabm and rtdl_num_embeddings build the layers of networks with k > 1 or piecewise-linear
+# embeddings: their layout (the weights' names) is theirs
+_VERSIONED = ("numpy", "scipy", "pandas", "sklearn", "xgboost", "torch", "skorch", "tabm",
+              "rtdl_num_embeddings")
 _SCALARS = (str, int, bool, type(None))
 _FUNCTION_TYPES = (types.FunctionType, types.BuiltinFunctionType, np.ufunc)
 
@@ -68,7 +71,7 @@ def library_versions() -> dict[str, str]:
 
     out = {"python": platform.python_version(), "foldstack": __version__}
     for mod, dist in zip(_VERSIONED, ("numpy", "scipy", "pandas", "scikit-learn", "xgboost",
-                                      "torch", "skorch")):
+                                      "torch", "skorch", "tabm", "rtdl_num_embeddings")):
         try:
             out[mod] = md.version(dist)
         except md.PackageNotFoundError:

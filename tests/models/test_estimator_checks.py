@@ -15,9 +15,17 @@ from foldstack.models import CategoryDtypeEncoder, TabularMLPClassifier, Tabular
 _FLOAT32_SUBSETS = {"check_methods_subset_invariance":
                     "float32 products differ by ~1e-7 with the number of rows predicted at once"}
 _SMALL = dict(width=32, depth=2, max_epochs=30, lr=1e-2, random_state=0)
+# every newer option away from its default (TabM ensemble, piecewise-linear embeddings,
+# RealMLP's scaling, feature scaling, NTK and betas, seed bagging, the loss)
+# (fewer epochs: two networks of four members each)
+_OPTIONS = dict(width=32, depth=2, max_epochs=10, lr=1e-2, random_state=0, k=4, n_seeds=2,
+                numeric_embedding="piecewise_linear", numeric_transform="robust_smooth_clip",
+                feature_scaling=True, parametrization="ntk", betas=(0.9, 0.95))
 
 
 @parametrize_with_checks([TabularMLPClassifier(**_SMALL), TabularMLPRegressor(**_SMALL),
+                          TabularMLPClassifier(**_OPTIONS, loss="focal"),
+                          TabularMLPRegressor(**_OPTIONS, loss="huber"),
                           CategoryDtypeEncoder()],
                          expected_failed_checks=lambda estimator: _FLOAT32_SUBSETS
                          if isinstance(estimator, (TabularMLPClassifier, TabularMLPRegressor))
