@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from skorch import NeuralNet
 
+from foldstack.utils._epochs import report_epoch
 from foldstack.utils._parallel import check_interrupt
 
 _EVAL_BATCH = 8192
@@ -126,6 +127,7 @@ class TabularNet(NeuralNet):
                 self.history.record("valid_score", valid_score)
             self.history.record("dur", time.perf_counter() - start)
             self.notify("on_epoch_end", dataset_train=None, dataset_valid=None)
+            report_epoch(self, self.history[-1])  # e.g. tune's pruner; may raise to stop
             if self.stop_requested_:
                 break
         return self
