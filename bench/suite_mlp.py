@@ -4,9 +4,11 @@
     python -m bench.suite_mlp --sets all            # every set of DATASETS.md (but flights)
     python -m bench.suite_mlp --configs mlp_v1 xgboost --seeds 0 1 2
     python -m bench.suite_mlp --summary             # tables from the stored records only
+    python -m bench.suite_mlp --summary --configs mlp_default realmlp_td xgboost --out x
     python -m bench.suite_mlp --peer-python /work/peers/realmlp/bin/python   # RealMLP-TD
 
-Every configuration (foldstack network variants, the old default ``mlp_v1``, a default
+Every configuration (foldstack network variants, the old default ``mlp_v1``, the estimators'
+defaults as shipped ``mlp_default``, which must reproduce the chosen variant, a default
 xgboost, the plain skorch MLP of PEERS.md and RealMLP-TD) is run on the same units: each set of
 the suite, split 75/25 with seeds 0, 1, 2 (``bench/_suite.py``), its training part cut into 3
 folds.  Each fold model is fitted on the fold's training rows and scores the fold's validation
@@ -24,10 +26,11 @@ changing what a name means (bump the version) recomputes it.
 Summary: for each unit, the compared configurations are ranked (1 = best) and normalised
 (1 = the best of them on that unit, 0 = the worst); both are averaged over a set's seeds, then
 over sets.  Only units every compared configuration finished are summarised.  The choice
-(``--choose``): among the foldstack variants whose mean fit time is at most ``--cost-limit``
-times RealMLP-TD's, the best mean normalised **CV** score.  Writes ``suite_mlp.csv`` (summary),
-``suite_mlp_sets.csv`` (per-set test scores) and ``suite_mlp_units.csv`` under
-bench/results/.
+(printed last): among the foldstack variants whose mean fit time is at most ``--cost-limit``
+times RealMLP-TD's, the best mean normalised **CV** score.  ``max_fit_x_realmlp`` is the
+largest ratio, over sets, of a configuration's mean fit time to RealMLP-TD's.  Writes
+``<out>.csv`` (summary), ``<out>_sets.csv`` (per-set test scores) and ``<out>_units.csv``
+under bench/results/ (``--out``, default ``suite_mlp``).
 """
 
 from __future__ import annotations
@@ -66,31 +69,29 @@ MAX_TRAIN_ROWS = 5000   # larger training parts are subsampled (seeded) for the 
 SEEDS = (0, 1, 2)
 N_FOLDS = 3
 
-# The defaults of foldstack 0.x's network before this suite ("mlp_v1"), spelled out so that
-# the name keeps its meaning when the estimator's defaults change.
-V1 = {"depth": 3, "width": 128, "dropout": 0.1, "optimizer": "adamw", "lr": 2e-3,
-      "weight_decay": 1e-4, "lr_schedule": "cosine", "batch_size": "auto", "max_epochs": "auto",
-      "early_stopping": "auto", "validation_fraction": 0.1, "patience": 16,
-      "numeric_transform": "quantile", "numeric_embedding": "periodic",
-      "augmentation_strength": 0.2}
-V1_TASK = {"classification": {"activation": "silu", "augmentation": "mixup"},
-           "regression": {"activation": "gelu", "augmentation": None}}
-
-
 @dataclass(frozen=True)
 class Config:
     """A named model configuration: ``kind`` says how it is built, ``params`` what it sets."""
 
-    kind: str                       # "mlp", "xgboost", "plain_mlp", "realmlp_td"
+    kind: str                       # "mlp", "mlp_default", "xgboost", "plain_mlp", "realmlp_td"
     params: dict = field(default_factory=dict)
     version: int = 1
     candidate: bool = False         # a foldstack variant the default may be chosen from
     note: str = ""
 
     def key(self) -> str:
-        blob = json.dumps([self.kind, self.params, self.version, N_FOLDS, MAX_TRAIN_ROWS],
+        params = self.params
+        if self.kind == "mlp_default":  # the estimators' defaults: changing them recomputes
+            import foldstack as fs
+
+            params = {cls.__name__: cls().get_params() for cls in (
+                fs.models.TabularMLPClassifier, fs.models.TabularMLPRegressor)}
+        blob = json.dumps([self.kind, params, self.version, N_FOLDS, MAX_TRAIN_ROWS],
                           sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+ES = {"early_stopping": True, "max_epochs": 100}
 
 
 def _mlp(note: str, version: int = 1, **params) -> Config:
@@ -98,12 +99,35 @@ def _mlp(note: str, version: int = 1, **params) -> Config:
 
 
 CONFIGS: dict[str, Config] = {
+    "mlp_default": Config("mlp_default", note="TabularMLP* as shipped (the chosen variant)"),
     "mlp_v1": _mlp("the old default (as shipped before this suite)"),
-    "mlp_es": _mlp("v1, always early-stopped (no 300-epoch small-table path)",
-                   early_stopping=True, max_epochs=100),
+    "mlp_es": _mlp("v1, always early-stopped (no 300-epoch small-table path)", **ES),
     "mlp_e100": _mlp("v1, small tables train 100 epochs on every row (not 300)",
                      max_epochs=100),
     "mlp_noemb": _mlp("v1 without periodic embeddings of numbers", numeric_embedding=None),
+    # on top of mlp_es, the options of the TabM and RealMLP papers, one at a time
+    "es_rsc": _mlp("mlp_es, RealMLP's robust scaling with smooth clipping (no quantiles)",
+                   **ES, numeric_transform="robust_smooth_clip"),
+    "es_ple": _mlp("mlp_es, piecewise-linear embeddings of numbers (not periodic)",
+                   **ES, numeric_embedding="piecewise_linear"),
+    "es_realmlp": _mlp("mlp_es, RealMLP's scaling, feature scaling layer, NTK, betas .9/.95",
+                       **ES, numeric_transform="robust_smooth_clip", feature_scaling=True,
+                       parametrization="ntk", betas=(0.9, 0.95)),
+    "es_ls": _mlp("mlp_es, label smoothing 0.1 (classification)", **ES, label_smoothing=0.1),
+    "es_k4": _mlp("mlp_es, TabM ensemble of k=4 members", **ES, k=4),
+    "es_seeds3": _mlp("mlp_es, 3 seeds averaged (n_seeds=3)", **ES, n_seeds=3),
+    "es_e200": _mlp("mlp_es within 200 epochs (not 100)", early_stopping=True, max_epochs=200),
+    "es_p32": _mlp("mlp_es, patience 32 epochs (not 16)", **ES, patience=32),
+    "es_w256": _mlp("mlp_es, 256 units per layer (not 128)", **ES, width=256),
+    "es_rsc_ple": _mlp("mlp_es, robust smooth clipping and piecewise-linear embeddings",
+                       **ES, numeric_transform="robust_smooth_clip",
+                       numeric_embedding="piecewise_linear"),
+    "rsc_ple_k4": _mlp("es_rsc_ple as a TabM ensemble of k=4 members", **ES, k=4,
+                       numeric_transform="robust_smooth_clip",
+                       numeric_embedding="piecewise_linear"),
+    "rsc_ple_seeds3": _mlp("es_rsc_ple, 3 seeds averaged (n_seeds=3)", **ES, n_seeds=3,
+                           numeric_transform="robust_smooth_clip",
+                           numeric_embedding="piecewise_linear"),
     "xgboost": Config("xgboost", note="XGBClassifier/XGBRegressor() defaults, one-hot input"),
     "plain_mlp": Config("plain_mlp", note="PEERS.md's plain skorch 2x128 MLP, 50 epochs"),
     "realmlp_td": Config("realmlp_td", note="pytabkit RealMLP_TD defaults (own venv)"),
@@ -118,10 +142,19 @@ def build(config: Config, task: str, seed: int, X_train: pd.DataFrame):
         import foldstack as fs
 
         kind = "regression" if task == "regression" else "classification"
-        params = {**V1, **V1_TASK[kind], **config.params}
         cls = (fs.models.TabularMLPRegressor if kind == "regression"
                else fs.models.TabularMLPClassifier)
+        # every network starts from the old default, spelled out: a name keeps its meaning
+        params = {**fs.models.mlp_preset("v1", kind), **config.params}
+        # a task's own options (label_smoothing) leave the other task's estimator as it is
+        params = {k: v for k, v in params.items() if k in cls._get_param_names()}
         return cls(random_state=seed, **params)
+    if config.kind == "mlp_default":
+        import foldstack as fs
+
+        cls = (fs.models.TabularMLPRegressor if task == "regression"
+               else fs.models.TabularMLPClassifier)
+        return cls(random_state=seed)
     if config.kind in ("xgboost", "plain_mlp"):
         from bench.peers import member_estimators
 
@@ -183,7 +216,7 @@ def _paths(name: str) -> tuple[Path, Path, Path]:
 def _read(path: Path, key: str) -> pd.DataFrame:
     if not path.exists():
         return pd.DataFrame()
-    df = pd.read_csv(path)
+    df = pd.read_csv(path, dtype={"key": str})  # an all-digit key must stay a string
     return df[df["key"] == key] if len(df) else df
 
 
@@ -304,6 +337,9 @@ def summarise(names: list[str], cost_limit: float) -> tuple[pd.DataFrame, pd.Dat
         ["rank_test_score", "norm_test_score", "rank_cv_score", "norm_cv_score", "fit_s"]]
     summary.columns = ["mean_rank_test", "mean_norm_test", "mean_rank_cv", "mean_norm_cv",
                        "mean_fit_s"]
+    if "realmlp_td" in present:  # the cost target holds on every set, not only on average
+        fit = per_set["fit_s"].unstack("config")
+        summary["max_fit_x_realmlp"] = fit.div(fit["realmlp_td"], axis=0).max()
     summary["sets"] = per_set.reset_index().groupby("config")["set"].nunique()
     summary["units"] = len(common)
     summary["note"] = [CONFIGS[c].note for c in summary.index]
@@ -333,6 +369,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-summary", action="store_true", help="only run the units")
     parser.add_argument("--peer-python", default=os.environ.get("FOLDSTACK_REALMLP_PYTHON"),
                         help="interpreter of a venv with pytabkit, for realmlp_td")
+    parser.add_argument("--out", default="suite_mlp",
+                        help="name of the CSVs under bench/results/ (<out>.csv, <out>_sets.csv, "
+                             "<out>_units.csv)")
     parser.add_argument("--cost-limit", type=float, default=2.0,
                         help="max mean fit time of the chosen default, x RealMLP-TD's")
     args = parser.parse_args(argv)
@@ -355,10 +394,10 @@ def main(argv: list[str] | None = None) -> None:
     from bench._table import publish
 
     summary, table, choice = summarise(list(args.configs), args.cost_limit)
-    publish(summary, "suite_mlp", "Tabular network configurations on the development suite "
+    publish(summary, args.out, "Tabular network configurations on the development suite "
             "(3 seeds x 3 folds; choices on CV scores, test scored once)")
-    publish(table, "suite_mlp_sets", "Test score per set (mean over seeds)")
-    units(list(args.configs)).to_csv(STORE.parent / "suite_mlp_units.csv", index=False)
+    publish(table, f"{args.out}_sets", "Test score per set (mean over seeds)")
+    units(list(args.configs)).to_csv(STORE.parent / f"{args.out}_units.csv", index=False)
     print(choice)
 
 

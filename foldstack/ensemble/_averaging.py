@@ -216,7 +216,9 @@ class AveragingClassifier(ClassifierMixin, _BaseAveraging):
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Weighted average of the members' probabilities, columns in ``classes_`` order."""
-        return self._combined(X)
+        # members may answer in float32 (xgboost, networks): rows sum to 1 in float64
+        proba = np.asarray(self._combined(X), dtype=np.float64)
+        return proba / proba.sum(axis=1, keepdims=True)
 
     def predict(self, X: Any) -> np.ndarray:
         """The class with the highest averaged probability."""

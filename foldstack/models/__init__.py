@@ -10,6 +10,7 @@ from foldstack.models._candidates import CANDIDATE_NAMES, CANDIDATES, default_ca
 from foldstack.models._history import epoch_history
 from foldstack.models._mlp import TabularMLPClassifier, TabularMLPRegressor
 from foldstack.models._preprocess import CategoryDtypeEncoder
+from foldstack.models._presets import MLP_PRESETS, mlp_preset
 from foldstack.models._spaces import search_space
 
 _LAZY = {"TabularXGBClassifier", "TabularXGBRegressor"}  # xgboost loads on first use
@@ -27,11 +28,13 @@ __all__ = [
     "CANDIDATES",
     "CANDIDATE_NAMES",
     "CategoryDtypeEncoder",
+    "MLP_PRESETS",
     "TabularMLPClassifier",
     "TabularMLPRegressor",
     "TabularXGBClassifier",
     "TabularXGBRegressor",
     "default_candidates",
     "epoch_history",
+    "mlp_preset",
     "search_space",
 ]

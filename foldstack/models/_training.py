@@ -14,8 +14,10 @@ history and runs the callbacks.  Two behaviours differ from skorch on purpose:
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -52,6 +54,33 @@ def average_members(out: torch.Tensor, task: str) -> torch.Tensor:
     return out.mean(dim=1)
 
 
+# A training step whose batch x widest layer is below this runs on one CPU thread: its matrix
+# products are too small to gain from more, and on a busy machine a thread that waits for a
+# core makes every step wait.  bench/mlp_threads.py, 2 cores, 250-4,000 rows: idle, 2 threads
+# took 0.99-1.00x the time of 1 per epoch; with one core kept busy 0.93-1.18x in one run and
+# 3.8-5.4x in another (a shared machine's load varies; one thread never lost much).
+SMALL_STEP = 65_536
+
+
+@contextlib.contextmanager
+def step_threads(device: str, batch_size: int, widest: int) -> Iterator[int]:
+    """Run training on one torch thread when its steps are small (see ``SMALL_STEP``).
+
+    Never raises the thread count a caller set (e.g. a CV task limited to its share of the
+    cores); restores the previous count afterwards.  Yields the count in effect.
+    """
+    before = torch.get_num_threads()
+    small = device == "cpu" and batch_size * widest < SMALL_STEP
+    if not small or before == 1:
+        yield before
+        return
+    torch.set_num_threads(1)
+    try:
+        yield 1
+    finally:
+        torch.set_num_threads(before)
+
+
 def resolve_device(device: str) -> str:
     """``"auto"`` becomes ``"cuda"`` when a GPU is visible, else ``"cpu"``."""
     if device == "auto":
@@ -76,12 +105,17 @@ class TabularNet(NeuralNet):
     augmentation_strength : float
     seed : int
         Seeds the batch order and the augmentation draws.
+    report : bool
+        Report each epoch to the active epoch reporter (tune's pruner); seed bagging reports
+        its first network only, so that a trial has one learning curve.
     """
 
     def __init__(self, module: Any, criterion: Any, *, task: str = "classification",
                  grad_clip: float | None = None, augmentation: str | None = None,
-                 augmentation_strength: float = 0.1, seed: int = 0, **kwargs: Any) -> None:
+                 augmentation_strength: float = 0.1, seed: int = 0, report: bool = True,
+                 **kwargs: Any) -> None:
         super().__init__(module, criterion, **kwargs)
+        self.report = report
         self.task = task
         self.grad_clip = grad_clip
         self.augmentation = augmentation
@@ -127,7 +161,8 @@ class TabularNet(NeuralNet):
                 self.history.record("valid_score", valid_score)
             self.history.record("dur", time.perf_counter() - start)
             self.notify("on_epoch_end", dataset_train=None, dataset_valid=None)
-            report_epoch(self, self.history[-1])  # e.g. tune's pruner; may raise to stop
+            if self.report:  # e.g. tune's pruner; may raise to stop
+                report_epoch(self, self.history[-1])
             if self.stop_requested_:
                 break
         return self

@@ -23,11 +23,10 @@ def _one_torch_thread():
 def tiny() -> dict:
     """Parameters of a small, fast network: the tests check behaviour, not accuracy.
 
-    The test tables are under 1,024 rows, where ``early_stopping="auto"`` would hold out no
-    validation split; the tests ask for one (those about training on all rows say so).
+    One network (``n_seeds=1``): the tests that are about seed bagging say so.
     """
     return dict(width=16, depth=1, max_epochs=8, lr=1e-2, batch_size=32, early_stopping=True,
-                random_state=0)
+                n_seeds=1, random_state=0)
 
 
 def _mixed(n: int = 160, seed: int = 0) -> pd.DataFrame:

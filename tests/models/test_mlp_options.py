@@ -195,7 +195,7 @@ def test_betas_reach_the_optimizer(tiny, mixed_frame, binary_target, optimizer):
 # ------------------------------------------------------------------------------ n_seeds
 
 def test_n_seeds_trains_several_networks_and_averages_them(tiny, mixed_frame, binary_target):
-    bag = TabularMLPClassifier(**tiny, n_seeds=3).fit(mixed_frame, binary_target)
+    bag = TabularMLPClassifier(**{**tiny, "n_seeds": 3}).fit(mixed_frame, binary_target)
     assert len(bag.nets_) == 3 and bag.nets_[0] is bag.net_
     assert bag.history_ == [{k: v for k, v in row.items() if k != "batches"}
                             for row in bag.net_.history]
@@ -212,7 +212,7 @@ def test_n_seeds_trains_several_networks_and_averages_them(tiny, mixed_frame, bi
 
 
 def test_n_seeds_regression_mean(tiny, mixed_frame, regression_target):
-    bag = TabularMLPRegressor(**tiny, n_seeds=2).fit(mixed_frame, regression_target)
+    bag = TabularMLPRegressor(**{**tiny, "n_seeds": 2}).fit(mixed_frame, regression_target)
     x_num, x_cat = bag.encoder_.transform(mixed_frame)
     X_t = (torch.as_tensor(x_num), torch.as_tensor(x_cat))
     raw = np.mean([n.predict_raw(X_t).double().numpy()[:, 0] for n in bag.nets_], axis=0)
@@ -307,9 +307,9 @@ _OPTIONS = [
 @pytest.mark.parametrize("options", _OPTIONS, ids=lambda o: "-".join(map(str, o)))
 def test_options_clone_pickle_and_persist(tiny, mixed_frame, binary_target, regression_target,
                                           options, tmp_path):
-    params = {**tiny, "max_epochs": 2}
-    cases = [(TabularMLPClassifier(**params, **options, loss="focal"), binary_target),
-             (TabularMLPRegressor(**params, **options, loss="huber"), regression_target)]
+    params = {**tiny, "max_epochs": 2, **options}
+    cases = [(TabularMLPClassifier(**params, loss="focal"), binary_target),
+             (TabularMLPRegressor(**params, loss="huber"), regression_target)]
     for est, y in cases:
         assert clone(est).get_params() == est.get_params()
         est.fit(mixed_frame, y)
