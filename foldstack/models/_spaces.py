@@ -29,7 +29,10 @@ _MLP = {
     "lr": ("float", 1e-4, 1e-2, "log"),
     "lr_schedule": ("categorical", ["none", "plateau", "cosine", "onecycle"]),
     "batch_size": ("categorical", ["auto", 64, 128, 256, 512]),
-    "numeric_transform": ("categorical", ["robust", "standard", "quantile"]),
+    # the default scaling and embedding first among their choices (docs/mlp.md)
+    "numeric_transform": ("categorical", ["robust_smooth_clip", "robust", "standard",
+                                          "quantile"]),
+    "numeric_embedding": ("categorical", ["piecewise_linear", "periodic", None]),
 }
 
 # No number of rounds: from 1,024 rows the candidate picks it by early stopping (a searched
