@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -39,6 +40,9 @@ from foldstack.utils._validation import Interval, Options, check_params, check_v
 logger = logging.getLogger(__name__)
 
 ENSEMBLE_KINDS = ("equal", "optimized", "greedy", "stacking")
+#: Share of ``time_limit`` given to the cross-validation; the rest is for the ensembles and
+#: the final model.
+ENSEMBLE_SHARE_COMPLEMENT = 0.9
 
 
 @dataclass(frozen=True, eq=False)
@@ -138,6 +142,16 @@ def compose(report: CVReport, kinds: Sequence[str], *, X: Any = None, refit: boo
                        _final(report, ensembles, best, X, refit, random_state))
 
 
+def refit_seconds(report: CVReport, done: Composition) -> float:
+    """About how long refitting the chosen model (or ensemble's members) on all rows takes:
+    their mean fold fit times, scaled to all rows (a fold model saw (K - 1) / K of them)."""
+    best = done.best_name
+    names = list(done.ensembles[best].named_estimators_) if best in done.ensembles else [best]
+    k = len(report.splits)
+    scale = k / max(1, k - 1)
+    return float(sum(report.results[n].times["fit_time"].mean() for n in names) * scale)
+
+
 def _final(report: CVReport, ensembles: dict[str, Any], best: str, X: Any, refit: bool,
            random_state: Any) -> Any:
     """The chosen model or ensemble, predicting with fold models or refitted on all rows."""
@@ -163,13 +177,14 @@ class _BaseAutoEnsemble(BaseEstimator):
         "refit": ["boolean"],
         "n_jobs": [None, Interval(int)],
         "cache_dir": [None, str, os.PathLike],
+        "time_limit": [None, Interval(float, 0, None, closed="neither")],
         "random_state": ["random_state"],
         "verbose": [Interval(int, 0)],
     }
 
     def __init__(self, candidates=None, *, cv=5, scoring=None,
                  ensembles=("equal", "greedy", "stacking"), refit=False, n_jobs=None,
-                 cache_dir=None, random_state=0, verbose=0):
+                 cache_dir=None, time_limit=None, random_state=0, verbose=0):
         self.candidates = candidates
         self.cv = cv
         self.scoring = scoring
@@ -177,6 +192,7 @@ class _BaseAutoEnsemble(BaseEstimator):
         self.refit = refit
         self.n_jobs = n_jobs
         self.cache_dir = cache_dir
+        self.time_limit = time_limit
         self.random_state = random_state
         self.verbose = verbose
 
@@ -204,15 +220,32 @@ class _BaseAutoEnsemble(BaseEstimator):
             from foldstack.models import default_candidates
 
             candidates = default_candidates(task, random_state=self.random_state)
+        limit = None if self.time_limit is None else float(self.time_limit)
+        deadline = None if limit is None else time.time() + limit
         report = cross_validate_candidates(
             candidates, X, y, cv=self.cv, scoring=self.scoring, task=task, n_jobs=self.n_jobs,
-            cache_dir=self.cache_dir, random_state=self.random_state, verbose=self.verbose)
-        done = compose(report, kinds, X=X, refit=self.refit, random_state=self.random_state)
+            cache_dir=self.cache_dir,
+            # the ensembles and the final model get the last tenth of the limit
+            time_limit=None if limit is None else ENSEMBLE_SHARE_COMPLEMENT * limit,
+            random_state=self.random_state, verbose=self.verbose)
+        done = compose(report, kinds, random_state=self.random_state)
+        self.refitted_ = False
+        best_estimator = done.best_estimator
+        if self.refit:
+            cost = refit_seconds(report, done)
+            if deadline is None or time.time() + cost <= deadline:
+                best_estimator = _final(report, done.ensembles, done.best_name, X, True,
+                                        self.random_state)
+                self.refitted_ = True
+            else:
+                logger.warning("refit skipped: about %.0f s of refitting would pass the "
+                               "time limit; %s predicts with its fold models", cost,
+                               done.best_name)
         self.cv_report_, self.report_ = done.cv_report, done.report
         self.ensembles_ = done.ensembles
         self.leaderboard_ = done.report.leaderboard()
         self.best_name_ = done.best_name
-        self.best_estimator_ = done.best_estimator
+        self.best_estimator_ = best_estimator
         if report.classes is not None:
             self.classes_ = report.classes
         return self
@@ -275,6 +308,17 @@ default=("equal", "greedy", "stacking")
         Parallel (candidate x fold) fits; -1: one per CPU core, -2: all but one (not 0).
     cache_dir : str or path, default=None
         Cache of finished fits; a rerun fits only what changed.
+    time_limit : float, default=None
+        Seconds for the whole fit (cross-validation, ensembles, final model).  The
+        cross-validation gets nine tenths of it and runs the candidates in their order:
+        the first always runs all its folds (the default candidates start with the fast
+        linear model, so there is always a result); each other fold starts only while time
+        is left, boosting and networks stop training at a time that lets their remaining
+        folds finish, and a candidate whose first fold shows it cannot finish is not
+        continued (``"timeout"`` in the leaderboard; the ``note`` column says which folds
+        were cut short).  ``refit=True`` is skipped (with a warning) when refitting would
+        pass the limit.  Estimators that cannot stop mid-fit (scikit-learn's) may overrun
+        by up to one fit.  None: no limit.
     random_state : int, RandomState or None, default=0
         Seeds the folds, the candidates and the ensembles.
     verbose : int, default=0
@@ -295,6 +339,9 @@ default=("equal", "greedy", "stacking")
         Every ensemble built.
     cv_report_ : CVReport
         The candidates' cross-validation alone.
+    refitted_ : bool
+        Whether the chosen model was refitted on all rows (``refit=True`` within the time
+        limit).
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
 """

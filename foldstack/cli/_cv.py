@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from foldstack._auto import ENSEMBLE_SHARE_COMPLEMENT
 from foldstack.cli._config import RunOptions, load_config, merge_options
 from foldstack.cli._outputs import (
     RunFiles,
@@ -166,8 +167,10 @@ def _run(fs: Any, opts: RunOptions, args: argparse.Namespace, X: Any, y: Any, ta
             candidates, tuned = tune_candidates(
                 candidates, opts, X, y, task, groups, scoring, out / "cache",
                 deadline=None if budget is None else start + budget, verbose=verbose)
-        # a spent limit is still a (tiny) positive one: cross_validate_candidates refuses 0
-        remaining = None if budget is None else max(1e-9, start + budget - time.time())
+        # the ensembles, the final model and the files get the last tenth of the limit, as
+        # in AutoEnsemble*; a spent limit is still a (tiny) positive one (0 is refused)
+        remaining = (None if budget is None else
+                     max(1e-9, start + ENSEMBLE_SHARE_COMPLEMENT * budget - time.time()))
         if candidates:
             report = fs.selection.cross_validate_candidates(
                 candidates, X, y, cv=opts.cv, n_repeats=opts.repeats, groups=groups,

@@ -27,8 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
     cv.add_argument("--target", help="target column")
     cv.add_argument("--task", choices=["binary", "multiclass", "regression"],
                     help="override the task inferred from the target")
-    cv.add_argument("--models", help="comma-separated: linear,xgboost,random_forest,mlp "
-                                     "(default: all)")
+    cv.add_argument("--models", help="comma-separated, in the order to run: linear,xgboost,"
+                                     "random_forest,mlp,lightgbm,catboost (default: the "
+                                     "first four)")
     cv.add_argument("--cv", type=int, help="number of folds (default 5)")
     cv.add_argument("--repeats", type=int, help="repeat K-fold R times (default 1)")
     cv.add_argument("--group-col", help="column of groups: no group spans train and validation")
@@ -38,7 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
                                        "none (default equal,greedy,stacking)")
     cv.add_argument("--tune", type=int, help="tuning trials per model (default 0: no tuning)")
     cv.add_argument("--time-limit", type=float, metavar="SECONDS",
-                    help="start no new work after this many seconds; report what finished")
+                    help="seconds for the whole run: the first model always finishes, the "
+                         "others run while time is left (boosting and networks stop in time)")
     cv.add_argument("--time-budget", type=float, metavar="SECONDS",
                     help="deprecated alias of --time-limit")
     cv.add_argument("--config", help="TOML file with any of these options plus [params.MODEL] "

@@ -1,26 +1,34 @@
-"""Candidate models: tabular networks (skorch), xgboost, forests and linear models.
+"""Candidate models: tabular networks (skorch), xgboost, LightGBM, CatBoost, forests, linear.
 
 Everything here is a scikit-learn estimator or a function returning them.  torch is imported
-only when a network is fitted and xgboost when an xgboost model is built, so
+only when a network is fitted and each boosting library when its model is built, so
 ``import foldstack.models`` and constructing or cloning a :class:`TabularMLPClassifier` stay
 light.
 """
 
-from foldstack.models._candidates import CANDIDATE_NAMES, CANDIDATES, default_candidates
+from foldstack.models._candidates import (
+    CANDIDATE_NAMES,
+    CANDIDATES,
+    DEFAULT_NAMES,
+    default_candidates,
+)
 from foldstack.models._history import epoch_history
 from foldstack.models._mlp import TabularMLPClassifier, TabularMLPRegressor
 from foldstack.models._preprocess import CategoryDtypeEncoder
 from foldstack.models._presets import MLP_PRESETS, mlp_preset
 from foldstack.models._spaces import search_space
 
-_LAZY = {"TabularXGBClassifier", "TabularXGBRegressor"}  # xgboost loads on first use
+# each library loads on first use
+_LAZY = {"TabularXGBClassifier": "_xgb", "TabularXGBRegressor": "_xgb",
+         "TabularLGBMClassifier": "_lgbm", "TabularLGBMRegressor": "_lgbm",
+         "TabularCatBoostClassifier": "_catboost", "TabularCatBoostRegressor": "_catboost"}
 
 
 def __getattr__(name: str) -> object:
     if name in _LAZY:
-        from foldstack.models import _xgb
+        import importlib
 
-        return getattr(_xgb, name)
+        return getattr(importlib.import_module(f"foldstack.models.{_LAZY[name]}"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -28,7 +36,12 @@ __all__ = [
     "CANDIDATES",
     "CANDIDATE_NAMES",
     "CategoryDtypeEncoder",
+    "DEFAULT_NAMES",
     "MLP_PRESETS",
+    "TabularCatBoostClassifier",
+    "TabularCatBoostRegressor",
+    "TabularLGBMClassifier",
+    "TabularLGBMRegressor",
     "TabularMLPClassifier",
     "TabularMLPRegressor",
     "TabularXGBClassifier",

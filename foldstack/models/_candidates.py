@@ -30,6 +30,14 @@ def _columns(numeric: object, categorical: object) -> ColumnTransformer:
         verbose_feature_names_out=False)
 
 
+def _tree_columns() -> ColumnTransformer:
+    """Median-imputed numbers (with missing indicators) and ordinal-coded categories."""
+    return _columns(
+        SimpleImputer(strategy="median", add_indicator=True),
+        OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1,
+                       encoded_missing_value=-1))
+
+
 def make_linear(task: str, random_state: int | None = 0) -> Pipeline:
     """Logistic regression / ridge on imputed, scaled numbers and one-hot categories."""
     from sklearn.linear_model import LogisticRegression, Ridge
@@ -56,6 +64,22 @@ def make_xgboost(task: str, random_state: int | None = 0) -> Pipeline:
                      ("model", model)])
 
 
+def make_lightgbm(task: str, random_state: int | None = 0) -> BaseEstimator:
+    """LightGBM on the raw table: native categorical splits, early-stopped rounds."""
+    from foldstack.models._lgbm import TabularLGBMClassifier, TabularLGBMRegressor
+
+    cls = TabularLGBMRegressor if task == "regression" else TabularLGBMClassifier
+    return cls(random_state=random_state)
+
+
+def make_catboost(task: str, random_state: int | None = 0) -> BaseEstimator:
+    """CatBoost on the raw table: ordered target statistics of categories, early stopping."""
+    from foldstack.models._catboost import TabularCatBoostClassifier, TabularCatBoostRegressor
+
+    cls = TabularCatBoostRegressor if task == "regression" else TabularCatBoostClassifier
+    return cls(random_state=random_state)
+
+
 def make_random_forest(task: str, random_state: int | None = 0) -> Pipeline:
     """A random forest on median-imputed numbers and ordinal-encoded categories."""
     from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
@@ -64,11 +88,20 @@ def make_random_forest(task: str, random_state: int | None = 0) -> Pipeline:
              if task == "regression" else
              RandomForestClassifier(n_estimators=300, max_features="sqrt",
                                     random_state=random_state))
-    columns = _columns(
-        SimpleImputer(strategy="median", add_indicator=True),
-        OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1,
-                       encoded_missing_value=-1))
-    return Pipeline([("encode", CategoryDtypeEncoder()), ("columns", columns), ("model", model)])
+    return Pipeline([("encode", CategoryDtypeEncoder()), ("columns", _tree_columns()),
+                     ("model", model)])
+
+
+def make_extra_trees(task: str, random_state: int | None = 0) -> Pipeline:
+    """Extremely randomised trees on median-imputed numbers and ordinal-coded categories."""
+    from sklearn.ensemble import ExtraTreesClassifier, ExtraTreesRegressor
+
+    model = (ExtraTreesRegressor(n_estimators=300, max_features=0.5, random_state=random_state)
+             if task == "regression" else
+             ExtraTreesClassifier(n_estimators=300, max_features="sqrt",
+                                  random_state=random_state))
+    return Pipeline([("encode", CategoryDtypeEncoder()), ("columns", _tree_columns()),
+                     ("model", model)])
 
 
 def make_mlp(task: str, random_state: int | None = 0
@@ -85,8 +118,13 @@ CANDIDATES: dict[str, Callable[[str, int | None], BaseEstimator]] = {
     "xgboost": make_xgboost,
     "random_forest": make_random_forest,
     "mlp": make_mlp,
+    "lightgbm": make_lightgbm,
+    "catboost": make_catboost,
+    "extra_trees": make_extra_trees,
 }
 CANDIDATE_NAMES: tuple[str, ...] = tuple(CANDIDATES)
+#: What ``default_candidates`` builds when no names are given.
+DEFAULT_NAMES: tuple[str, ...] = ("linear", "xgboost", "random_forest", "mlp")
 
 
 def check_candidate_name(name: str) -> str:
@@ -115,13 +153,20 @@ def default_candidates(task: str, random_state: int | None = 0, *,
     - ``"random_forest"``: a random forest on imputed numbers and ordinal-coded categories;
     - ``"mlp"``: :class:`TabularMLPClassifier` / :class:`TabularMLPRegressor`.
 
+    Registered beside them, built when named: ``"lightgbm"``
+    (:class:`TabularLGBMClassifier` / :class:`TabularLGBMRegressor`) and ``"catboost"``
+    (:class:`TabularCatBoostClassifier` / :class:`TabularCatBoostRegressor`), both on the
+    raw table with native categorical handling and the same early-stopped rounds, and
+    ``"extra_trees"`` (extremely randomised trees, prepared like the random forest).
+
     Parameters
     ----------
     task : {"binary", "multiclass", "regression"}
     random_state : int or None, default=0
         Seed of every candidate.
     names : iterable of str, default=None
-        Build only these candidates (in this order), e.g. ``["linear", "xgboost"]``.  An
+        Build these candidates (in this order), e.g. ``["linear", "lightgbm"]``; None: the
+        four above (:data:`DEFAULT_NAMES`).  An
         unknown name raises :class:`~foldstack.exceptions.InvalidParameterError` listing the
         valid ones.
 
@@ -140,5 +185,5 @@ def default_candidates(task: str, random_state: int | None = 0, *,
     check_option("default_candidates", "task", task, TASKS)
     if isinstance(names, str):
         names = [n.strip() for n in names.split(",") if n.strip()]
-    chosen = CANDIDATE_NAMES if names is None else [check_candidate_name(n) for n in names]
+    chosen = DEFAULT_NAMES if names is None else [check_candidate_name(n) for n in names]
     return {name: CANDIDATES[name](task, random_state) for name in chosen}

@@ -33,6 +33,7 @@ from foldstack.models._preprocess import (
     infer_column_types,
 )
 from foldstack.models._schedules import SCHEDULES
+from foldstack.utils._deadline import time_is_up
 from foldstack.utils._validation import Interval, Options, check_params
 
 logger = logging.getLogger(__name__)
@@ -336,6 +337,8 @@ class _BaseTabularMLP(BaseEstimator):
         with _training.step_threads(device, min(batch_size, len(train)), widest):
             nets = []
             for i, net_seed in enumerate(seeds):
+                if i and time_is_up():  # a time limit: the networks trained so far
+                    break
                 net = _training.TabularNet(
                     module=_module.TabularNetwork, criterion=criterion, optimizer=optimizer,
                     lr=self.lr, max_epochs=self.max_epochs_, batch_size=batch_size,

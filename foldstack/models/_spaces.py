@@ -4,6 +4,7 @@ A space maps a parameter name of the candidate (``get_params()`` key, nested ``s
 for pipelines) to one of::
 
     ("int", low, high)                  integers in [low, high]
+    ("int", low, high, "log")           integers in [low, high], sampled on a log scale
     ("float", low, high)                floats in [low, high]
     ("float", low, high, "log")         floats in [low, high], sampled on a log scale
     ("categorical", [choice, ...])      None / bool / int / float / str choices
@@ -47,6 +48,27 @@ _XGBOOST = {
     "model__reg_alpha": ("float", 1e-3, 10.0, "log"),
 }
 
+# LightGBM and CatBoost pick their rounds like xgboost (no n_estimators from 1,024 rows).
+_LIGHTGBM = {
+    "learning_rate": ("float", 0.01, 0.3, "log"),
+    "num_leaves": ("int", 4, 256, "log"),
+    "min_child_samples": ("int", 2, 100, "log"),
+    "subsample": ("float", 0.5, 1.0),
+    "colsample_bytree": ("float", 0.3, 1.0),
+    "reg_lambda": ("float", 1e-3, 10.0, "log"),
+    "reg_alpha": ("float", 1e-3, 10.0, "log"),
+    "cat_smooth": ("float", 1.0, 100.0, "log"),
+    "min_data_per_group": ("int", 5, 200, "log"),
+}
+
+_CATBOOST = {
+    "learning_rate": ("float", 0.01, 0.3, "log"),
+    "depth": ("int", 4, 10),
+    "l2_leaf_reg": ("float", 1.0, 30.0, "log"),
+    "random_strength": ("float", 0.1, 10.0, "log"),
+    "one_hot_max_size": ("categorical", [2, 10]),
+}
+
 _RANDOM_FOREST = {
     "model__n_estimators": ("int", 100, 500),
     "model__max_features": ("float", 0.1, 1.0),
@@ -71,7 +93,8 @@ def search_space(name: str, task: str | None = None) -> dict[str, tuple]:
 
     Parameters
     ----------
-    name : {"linear", "xgboost", "random_forest", "mlp"}
+    name : {"linear", "xgboost", "random_forest", "mlp", "lightgbm", "catboost", \
+"extra_trees"}
     task : {"binary", "multiclass", "regression"}, default=None
 
     Returns
@@ -96,5 +119,7 @@ def search_space(name: str, task: str | None = None) -> dict[str, tuple]:
                 "alpha of a ridge); pass task='binary', 'multiclass' or 'regression'.")
         space = _LINEAR["regression" if task == "regression" else "classification"]
     else:
-        space = {"mlp": _MLP, "xgboost": _XGBOOST, "random_forest": _RANDOM_FOREST}[name]
+        space = {"mlp": _MLP, "xgboost": _XGBOOST, "random_forest": _RANDOM_FOREST,
+                 "lightgbm": _LIGHTGBM, "catboost": _CATBOOST,
+                 "extra_trees": _RANDOM_FOREST}[name]
     return copy.deepcopy(space)

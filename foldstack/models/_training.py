@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from skorch import NeuralNet
 
+from foldstack.utils._deadline import time_is_up
 from foldstack.utils._epochs import report_epoch
 from foldstack.utils._parallel import check_interrupt
 
@@ -163,7 +164,7 @@ class TabularNet(NeuralNet):
             self.notify("on_epoch_end", dataset_train=None, dataset_valid=None)
             if self.report:  # e.g. tune's pruner; may raise to stop
                 report_epoch(self, self.history[-1])
-            if self.stop_requested_:
+            if self.stop_requested_ or time_is_up():  # early stopping, or a time limit
                 break
         return self
 

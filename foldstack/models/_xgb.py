@@ -20,28 +20,28 @@ while it reads the data, and a KeyboardInterrupt raised there is lost and leaves
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Callable
-from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
-from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.validation import check_is_fitted
 from xgboost import XGBClassifier, XGBRegressor
 from xgboost.callback import TrainingCallback
 
+from foldstack.models._boosting import (
+    DEFAULT_PATIENCE,
+    refit_rounds,
+    temporarily,
+    validation_split,
+)
 from foldstack.models._mlp import SMALL_TABLE_ROWS
+from foldstack.utils._deadline import time_is_up
 from foldstack.utils._indexing import n_rows, take_rows
 from foldstack.utils._parallel import check_interrupt, defer_interrupts, interrupt_pending
 from foldstack.utils._validation import Interval, Options, check_params
 
 logger = logging.getLogger(__name__)
-
-#: Rounds without improvement of the validation loss before boosting stops, when
-#: ``early_stopping_rounds`` is None.
-DEFAULT_PATIENCE = 50
 
 _CONSTRAINTS = {
     "early_stopping": [Options("auto"), "boolean"],
@@ -76,37 +76,12 @@ _DOC_PARAMS = """
 """
 
 
-@contextmanager
-def _temporarily(model: Any, **params: Any):
-    """Set parameters for one inner fit and put the user's values back (sklearn convention)."""
-    saved = {k: getattr(model, k) for k in params}
-    for k, v in params.items():
-        setattr(model, k, v)
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            setattr(model, k, v)
-
-
-def _validation_split(model: Any, y: np.ndarray, stratify: bool
-                      ) -> tuple[np.ndarray, np.ndarray] | None:
-    """Row indices (train, valid), or None when a class is too small to be on both sides."""
-    seed = model.random_state if isinstance(model.random_state, int) else 0
-    try:
-        return train_test_split(np.arange(len(y)), test_size=model.validation_fraction,
-                                random_state=seed, stratify=y if stratify else None)
-    except ValueError as exc:
-        logger.info("early stopping skipped (%s); boosting %s rounds on all rows", exc,
-                    model.n_estimators)
-        return None
-
-
 class _StopOnInterrupt(TrainingCallback):
-    """Stop boosting after the current round once a Ctrl-C is held back."""
+    """Stop boosting after the current round once a Ctrl-C is held back or the fit's
+    deadline (a time limit, :mod:`foldstack.utils._deadline`) has passed."""
 
     def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
-        return interrupt_pending()
+        return interrupt_pending() or time_is_up()
 
 
 def _fit_rounds(model: Any, fit: Callable[..., Any], X: Any, y: np.ndarray,
@@ -114,7 +89,7 @@ def _fit_rounds(model: Any, fit: Callable[..., Any], X: Any, y: np.ndarray,
     """Fit ``model`` with ``fit`` (the xgboost parent's), early-stopped when it applies."""
     check_params(model, _CONSTRAINTS)
     callbacks = [*(model.callbacks or []), _StopOnInterrupt()]
-    with defer_interrupts(), _temporarily(model, callbacks=callbacks):
+    with defer_interrupts(), temporarily(model, callbacks=callbacks):
         _fit_rounds_deferred(model, fit, X, y, stratify, fit_params)
 
 
@@ -122,7 +97,8 @@ def _fit_rounds_deferred(model: Any, fit: Callable[..., Any], X: Any, y: np.ndar
                          stratify: bool, fit_params: dict) -> None:
     on = (n_rows(X) >= SMALL_TABLE_ROWS if model.early_stopping == "auto"
           else model.early_stopping)
-    split = (_validation_split(model, y, stratify)
+    split = (validation_split(model.random_state, model.validation_fraction, y, stratify,
+                              model.n_estimators)
              if on and fit_params.get("eval_set") is None else None)
     if split is None:
         fit(X, y, **fit_params)
@@ -135,14 +111,19 @@ def _fit_rounds_deferred(model: Any, fit: Callable[..., Any], X: Any, y: np.ndar
         inner["sample_weight"] = take_rows(weight, train)
         inner["sample_weight_eval_set"] = [take_rows(weight, valid)]
     patience = model.early_stopping_rounds or DEFAULT_PATIENCE
-    with _temporarily(model, n_estimators=model.max_estimators, early_stopping_rounds=patience):
+    with temporarily(model, n_estimators=model.max_estimators, early_stopping_rounds=patience):
         fit(take_rows(X, train), y[train], verbose=False,
             eval_set=[(take_rows(X, valid), y[valid])], **inner)
     check_interrupt()  # not worth refitting on every row
-    best = int(model.best_iteration) + 1
-    # the refit sees 1 / (1 - frac) times the rows: scale the rounds alike
-    rounds = max(1, math.ceil(best / (1.0 - model.validation_fraction)))
-    with _temporarily(model, n_estimators=rounds, early_stopping_rounds=None):
+    try:
+        best = int(model.best_iteration) + 1
+    except AttributeError:  # stopped (time limit) before early stopping noted a best round
+        best = int(model.get_booster().num_boosted_rounds())
+    if time_is_up():  # no time to refit on every row: keep the held-out fit's best rounds
+        model.early_stopping_, model.validation_rounds_, model.n_rounds_ = True, best, best
+        return
+    rounds = refit_rounds(best, model.validation_fraction)
+    with temporarily(model, n_estimators=rounds, early_stopping_rounds=None):
         fit(X, y, **fit_params)
     model.early_stopping_, model.validation_rounds_, model.n_rounds_ = True, best, rounds
 

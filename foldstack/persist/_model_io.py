@@ -7,7 +7,9 @@ A model is walked as a tree and written as data:
   their exact name, objects as their class name plus their state);
 - ``arrays.bin`` holds the bytes of every numeric array, one after another; the manifest
   gives each one's offset, dtype and shape (a dtype that holds objects is refused);
-- tables go to Parquet, an xgboost booster to xgboost's own UBJSON format, a network's
+- tables go to Parquet, an xgboost booster to xgboost's own UBJSON format, a LightGBM
+  booster and a CatBoost model to their own text / JSON formats (checked before loading,
+  :mod:`foldstack.persist._boosters`), a network's
   weights to ``safetensors`` with a JSON description of its architecture, rebuilt from
   foldstack's own module registry.
 
@@ -42,10 +44,13 @@ import pandas as pd
 
 from foldstack._version import __version__
 from foldstack.exceptions import InvalidParameterError, UnsafeModelError, VersionMismatchWarning
+from foldstack.persist import _boosters
 from foldstack.persist._policy import (
+    CATBOOST_MODEL,
     CLASSES,
     CONSTRUCTED,
     FUNCTIONS,
+    LIGHTGBM_BOOSTER,
     MODULE_REGISTRY,
     NET_CLASSES,
     XGB_CLASSES,
@@ -56,11 +61,12 @@ from foldstack.persist._policy import (
 
 logger = logging.getLogger(__name__)
 FORMAT = 2
+_BOOSTERS = {LIGHTGBM_BOOSTER: ("lightgbm", ".txt"), CATBOOST_MODEL: ("catboost", ".json")}
 _ARRAYS = "arrays.bin"
 # tabm and rtdl_num_embeddings build the layers of networks with k > 1 or piecewise-linear
 # embeddings: their layout (the weights' names) is theirs
 _VERSIONED = ("numpy", "scipy", "pandas", "sklearn", "xgboost", "torch", "skorch", "tabm",
-              "rtdl_num_embeddings")
+              "rtdl_num_embeddings", "lightgbm", "catboost")
 _SCALARS = (str, int, bool, type(None))
 _FUNCTION_TYPES = (types.FunctionType, types.BuiltinFunctionType, np.ufunc)
 
@@ -71,7 +77,8 @@ def library_versions() -> dict[str, str]:
 
     out = {"python": platform.python_version(), "foldstack": __version__}
     for mod, dist in zip(_VERSIONED, ("numpy", "scipy", "pandas", "scikit-learn", "xgboost",
-                                      "torch", "skorch", "tabm", "rtdl_num_embeddings")):
+                                      "torch", "skorch", "tabm", "rtdl_num_embeddings",
+                                      "lightgbm", "catboost")):
         try:
             out[mod] = md.version(dist)
         except md.PackageNotFoundError:
@@ -179,6 +186,11 @@ class _Writer:
         name = qualname(obj)
         if name in XGB_CLASSES:
             return self._xgb(obj, where)
+        if name in _BOOSTERS:
+            kind, suffix = _BOOSTERS[name]
+            file, path = self.file(kind, suffix)
+            getattr(_boosters, f"save_{kind}")(obj, path)
+            return {"$t": kind, "file": file}
         if name in NET_CLASSES or t.__module__.split(".")[0] == "skorch":
             return self._net(obj, where)
         if name in self.classes or name in CONSTRUCTED:
@@ -614,6 +626,8 @@ class _Reader:
                     raise UnsafeModelError(f"Refusing the xgboost attribute {k!r}.")
                 model.__dict__[k] = self.node(v)
             return self._keep(node, model)
+        if kind in ("lightgbm", "catboost"):
+            return self._keep(node, getattr(_boosters, f"load_{kind}")(self._file(node["file"])))
         if kind == "torch_net":
             return self._keep(node, self._net(node))
         if kind == "pickle":

@@ -27,6 +27,10 @@ CLASSES: frozenset[str] = frozenset({
     "foldstack.models._mlp.TabularMLPRegressor",
     "foldstack.models._xgb.TabularXGBClassifier",
     "foldstack.models._xgb.TabularXGBRegressor",
+    "foldstack.models._lgbm.TabularLGBMClassifier",
+    "foldstack.models._lgbm.TabularLGBMRegressor",
+    "foldstack.models._catboost.TabularCatBoostClassifier",
+    "foldstack.models._catboost.TabularCatBoostRegressor",
     "foldstack.models._preprocess.CategoryDtypeEncoder",
     "foldstack.models._preprocess.XGBoostColumnNames",
     "foldstack.models._preprocess.MLPInputEncoder",
@@ -108,6 +112,11 @@ XGB_CLASSES: frozenset[str] = frozenset({
     "xgboost.sklearn.XGBClassifier", "xgboost.sklearn.XGBRegressor",
     "foldstack.models._xgb.TabularXGBClassifier", "foldstack.models._xgb.TabularXGBRegressor",
 })
+
+# A LightGBM booster and a CatBoost model are stored in their library's own text / JSON
+# format, checked before the library reads them (foldstack.persist._boosters).
+LIGHTGBM_BOOSTER = "lightgbm.basic.Booster"
+CATBOOST_MODEL = "catboost.core.CatBoost"
 
 #: scikit-learn estimators (outside foldstack's defaults) that save and load without pickle.
 SUPPORTED_SKLEARN: tuple[str, ...] = (

@@ -94,9 +94,9 @@ class TaskCache:
         return record
 
     def put(self, record: FoldRecord) -> None:
-        """Store a finished record under its key (failed and skipped ones are not stored:
-        a rerun tries them again)."""
-        if self.root is None or not record.key or not record.ok:
+        """Store a finished record under its key (failed, skipped and cut ones are not
+        stored: a rerun tries them again)."""
+        if self.root is None or not record.key or not record.ok or record.cut:
             return
         from foldstack.persist import save_model
 

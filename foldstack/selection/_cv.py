@@ -28,7 +28,8 @@ from foldstack.selection._engine import (
 )
 from foldstack.selection._progress import task_progress
 from foldstack.selection._report import CVReport
-from foldstack.utils._parallel import check_interrupt, threads_per_task
+from foldstack.selection._schedule import TimeLimitedSchedule
+from foldstack.utils._parallel import check_interrupt, effective_n_jobs, threads_per_task
 
 logger = logging.getLogger(__name__)
 
@@ -102,8 +103,15 @@ def cross_validate_candidates(
         Store each finished task on disk; a rerun computes only what is missing (after an
         added candidate, an interruption or even SIGKILL).
     time_limit : float, default=None
-        Seconds (finite, > 0) after which no new task starts; candidates left incomplete are
-        marked ``"timeout"``.  None: no limit.
+        Seconds (finite, > 0) for the whole pass.  The candidates run in the order given
+        (put a fast one first): the first always runs all its folds, so the report is never
+        empty; each other task starts only while time is left, and models that train in
+        rounds or epochs (xgboost, LightGBM, CatBoost, the networks) stop at a time that
+        lets their remaining folds finish within the limit (the leaderboard's ``note`` says
+        so).  Once a candidate's first fold has finished, its time predicts the rest: a
+        candidate that cannot finish is not continued.  Candidates left incomplete are
+        marked ``"timeout"``.  Estimators that cannot stop mid-fit (scikit-learn's) may
+        overrun the limit by up to one fit.  None: no limit.
     random_state : int or None, default=0
         Seeds the folds and, through a seed derived per (candidate, fold), every estimator
         whose ``random_state`` is unset, so results do not depend on ``n_jobs``.
@@ -148,11 +156,18 @@ def cross_validate_candidates(
                 len(named), len(setup.splits), len(tasks), len(done))
 
     deadline = None if time_limit is None else time.time() + float(time_limit)
+    schedule = None
+    if deadline is not None:
+        schedule = TimeLimitedSchedule(tasks, list(named), n_folds=len(setup.splits),
+                                       n_workers=effective_n_jobs(n_jobs), deadline=deadline)
     total = len(named) * len(setup.splits)
     with task_progress(total, len(done), verbose) as bar:
-        for record in run_tasks(setup, named, tasks, n_jobs=n_jobs,
-                                n_threads=threads_per_task(n_jobs), deadline=deadline,
-                                error_score=error_score):
+        for record in run_tasks(setup, named, tasks if schedule is None else schedule,
+                                n_jobs=n_jobs, n_threads=threads_per_task(n_jobs),
+                                deadline=None, error_score=error_score,
+                                lazy=schedule is not None):
+            if schedule is not None:
+                schedule.finished(record)
             if record.failed and error_score == "raise":
                 raise CandidateFailedError(f"Candidate {record.candidate!r} failed in fold "
                                            f"{record.fold}:\n{record.error}")
@@ -162,6 +177,9 @@ def cross_validate_candidates(
             check_interrupt()  # a Ctrl-C held back during the task stops the run here
 
     report = assemble(setup, named, done)
+    if schedule is not None:
+        for name, why in schedule.dropped.items():
+            logger.info("%s stopped under the time limit: %s", name, why)
     _warn_failures(report)
     logger.info("cross-validation finished in %.1f s", time.perf_counter() - start)
     return report

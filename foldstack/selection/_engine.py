@@ -25,7 +25,7 @@ import math
 import numbers
 import time
 import traceback
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +42,7 @@ from foldstack.selection._record import FoldRecord
 from foldstack.selection._report import CandidateResult, CVReport
 from foldstack.selection._scoring import Metric, resolve_scoring, score_predictions
 from foldstack.selection._splits import make_splits, make_splitter
+from foldstack.utils._deadline import Deadline, fit_deadline
 from foldstack.utils._indexing import take_rows
 from foldstack.utils._parallel import broadcast_data, interrupt_count, limited_threads
 from foldstack.utils._random import derive_seed, seeded_globals, set_random_states
@@ -117,12 +118,16 @@ class CVSetup:
 
 @dataclass(frozen=True)
 class FoldTask:
-    """One (candidate, fold) to fit: its seed and cache key."""
+    """One (candidate, fold) to fit: its seed and cache key, and under a time limit the
+    time (``time.time()``) after which it is not started and the one at which its fit
+    stops (:mod:`foldstack.utils._deadline`)."""
 
     candidate: str
     fold: int
     seed: int
     key: str = ""
+    start_by: float | None = None
+    stop_at: float | None = None
 
 
 # -- prepare ------------------------------------------------------------------------------------
@@ -271,17 +276,21 @@ def run_fold(task: FoldTask, estimator: Any, setup: CVSetup, *, n_threads: int |
 
     Failures are data (a ``"failed"`` record with the traceback), so the other candidates
     go on; a Ctrl-C that a library turned into another error is re-raised as
-    ``KeyboardInterrupt``.  After ``deadline`` (``time.time()``) the task is ``"skipped"``.
+    ``KeyboardInterrupt``.  After ``task.start_by`` (or else ``deadline``, ``time.time()``)
+    the task is ``"skipped"``; at ``task.stop_at`` models that train in rounds or epochs stop
+    (the record is then ``cut``).
     """
-    if deadline is not None and time.time() > deadline:
+    start_by = deadline if task.start_by is None else task.start_by
+    if start_by is not None and time.time() > start_by:
         # wall-clock time, comparable across worker processes on one machine
         return FoldRecord(task.candidate, task.fold, task.key, status="skipped")
+    stop = None if task.stop_at is None else Deadline(task.stop_at)
     tr, va = setup.splits[task.fold]
     metrics, codes, y = setup.metrics, setup.codes, setup.y_fit
     est = set_random_states(clone(estimator), task.seed)
     interrupts = interrupt_count()
     try:
-        with seeded_globals(task.seed), limited_threads(n_threads, est):
+        with seeded_globals(task.seed), limited_threads(n_threads, est), fit_deadline(stop):
             X_tr, y_tr = take_rows(setup.X, tr), y[tr]
             X_va, y_va = take_rows(setup.X, va), y[va]
             t0 = time.perf_counter()
@@ -310,18 +319,24 @@ def run_fold(task: FoldTask, estimator: Any, setup: CVSetup, *, n_threads: int |
             error="".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
             message=f"{type(exc).__name__}: {exc}")
     return FoldRecord(task.candidate, task.fold, task.key, test=test, train=train,
-                      fit_time=fit_time, predict_time=predict_time, oof=pred_va, model=est)
+                      fit_time=fit_time, predict_time=predict_time, oof=pred_va, model=est,
+                      cut=stop is not None and stop.hit)
 
 
-def run_tasks(setup: CVSetup, named: Mapping[str, Any], tasks: Sequence[FoldTask], *,
+def run_tasks(setup: CVSetup, named: Mapping[str, Any], tasks: Iterable[FoldTask], *,
               n_jobs: int | None, n_threads: int | None, deadline: float | None,
-              error_score: Any = np.nan) -> Iterator[FoldRecord]:
-    """Run ``tasks`` with joblib, yielding each record as it finishes (in any order)."""
+              error_score: Any = np.nan, lazy: bool = False) -> Iterator[FoldRecord]:
+    """Run ``tasks`` with joblib, yielding each record as it finishes (in any order).
+
+    ``lazy``: draw each task from ``tasks`` only when a worker is free (one at a time, no
+    batching), for a schedule that decides the next task from what has finished.
+    """
     error_score = np.nan if error_score == "raise" else error_score
+    dispatch = {"pre_dispatch": "n_jobs", "batch_size": 1} if lazy else {}
     # the setup (X inside) is each task's top-level argument: joblib swaps it for the copy
     # broadcast to every dask worker only then (it matches arguments by id)
     with broadcast_data(setup):
-        yield from Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
+        yield from Parallel(n_jobs=n_jobs, return_as="generator_unordered", **dispatch)(
             delayed(run_fold)(t, named[t.candidate], setup, n_threads=n_threads,
                               deadline=deadline, error_score=error_score)
             for t in tasks)
@@ -378,8 +393,11 @@ def candidate_result(name: str, estimator: Any, records: Sequence[FoldRecord | N
         error = f"fold {first.fold}: {first.message}\n\n{first.error}"
         status = "failed"
     elif missing:
-        error = f"not run: the time limit was spent before fold(s) {missing} started"
+        error = f"not run: fold(s) {missing} did not fit in the time limit"
         status = "timeout"
+    cut = [i for i, r in enumerate(records) if r is not None and r.ok and r.cut]
+    note = (f"training stopped at the time limit in fold(s) {cut}" if cut and status == "ok"
+            else "")
     oof = fold_models = None
     if status == "ok":
         n = len(setup.y)
@@ -396,7 +414,7 @@ def candidate_result(name: str, estimator: Any, records: Sequence[FoldRecord | N
         name=name, estimator=clone(estimator), kind="model", status=status,
         scores=pd.DataFrame(rows, columns=["fold", "subset", "metric", "value"]),
         times=pd.DataFrame(times, columns=["fold", "fit_time", "predict_time"]),
-        oof=oof, fold_models=fold_models, error=error)
+        oof=oof, fold_models=fold_models, error=error, note=note)
 
 
 def assemble(setup: CVSetup, named: Mapping[str, Any],

@@ -45,6 +45,9 @@ class FoldRecord:
         The traceback of a failed task.
     message : str or None
         Its one-line summary (``"ValueError: ..."``).
+    cut : bool
+        The fit stopped at its deadline under a time limit (fewer rounds, epochs or seeded
+        networks than it would have trained); such a record is never cached.
 
     Examples
     --------
@@ -65,6 +68,7 @@ class FoldRecord:
     model: Any = field(default=None, repr=False)
     error: str | None = field(default=None, repr=False)
     message: str | None = None
+    cut: bool = False
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -95,7 +99,7 @@ class FoldRecord:
     def from_state(cls, state: Mapping[str, Any]) -> FoldRecord:
         """The record :meth:`to_state` gave; raises ``ValueError`` for anything else (a
         cache entry is a file someone may have changed)."""
-        expected = set(cls.__dataclass_fields__)
+        expected = set(cls.__dataclass_fields__) - {"cut"}   # cut records are not cached
         if not isinstance(state, Mapping) or set(state) != expected:
             raise ValueError("not a fold record")
         scores_ok = all(isinstance(state[s], Mapping) and all(

@@ -52,6 +52,7 @@ class CandidateResult:
     ``scores`` is tidy (``fold``, ``subset`` = "train" | "test", ``metric``, ``value``);
     ``status`` is ``"ok"``, ``"failed"`` or ``"timeout"``; ``kind`` is ``"model"`` or
     ``"ensemble"``.  Ensembles carry no fold models (they are scored by cross-fitting).
+    ``note`` says what a time limit cut short (e.g. folds whose training stopped early).
     """
 
     name: str
@@ -63,6 +64,7 @@ class CandidateResult:
     oof: np.ndarray | None
     fold_models: tuple | None
     error: str | None = None
+    note: str = ""
 
     def fold_scores(self, subset: str = "test") -> pd.DataFrame:
         """Per-fold scores, one row per fold and one column per metric."""
@@ -194,8 +196,8 @@ class CVReport:
         Columns: for every metric ``mean_test_<m>``, ``std_test_<m>``, ``mean_train_<m>``
         and ``gap_<m>`` (how much worse validation is than training: positive means
         overfitting); then ``mean_fit_time``, ``mean_score_time``, ``rank_test_<metric>``,
-        ``p_vs_best`` (corrected paired t-test against the top candidate), ``kind`` and
-        ``status``.
+        ``p_vs_best`` (corrected paired t-test against the top candidate), ``kind``,
+        ``status`` and ``note`` (what a time limit cut short, else empty).
 
         Parameters
         ----------
@@ -218,7 +220,7 @@ class CVReport:
             row["mean_fit_time"] = r.times["fit_time"].mean() if len(r.times) else np.nan
             row["mean_score_time"] = (r.times["predict_time"].mean() if len(r.times)
                                       else np.nan)
-            row["kind"], row["status"] = r.kind, r.status
+            row["kind"], row["status"], row["note"] = r.kind, r.status, r.note
             rows[name] = row
         board = pd.DataFrame.from_dict(rows, orient="index")
         board.index.name = "candidate"
@@ -232,7 +234,8 @@ class CVReport:
             for name in ranked.index[1:]:
                 board.loc[name, "p_vs_best"] = self.compare(best, name, metric).p_value
         order = board.assign(_r=rank.fillna(np.inf)).sort_values("_r", kind="stable").index
-        cols = [c for c in board.columns if c not in ("kind", "status")] + ["kind", "status"]
+        last = ["kind", "status", "note"]
+        cols = [c for c in board.columns if c not in last] + last
         return board.loc[order, cols]
 
     def best(self, metric: str | None = None, kind: str | None = None) -> str:
@@ -393,7 +396,8 @@ class CVReport:
             "n_folds": len(self.splits), "data_fingerprint": self.data_fingerprint,
             "cv": splitter_data(self.cv), "scoring": _scoring_data(self.scoring),
             "candidates": {n: {"kind": r.kind, "status": r.status, "error": r.error,
-                               "has_oof": r.oof is not None, "has_models": n in stored}
+                               "note": r.note, "has_oof": r.oof is not None,
+                               "has_models": n in stored}
                            for n, r in self.results.items()},
         }
         (path / "meta.json").write_text(json.dumps(meta, indent=2))
@@ -468,7 +472,7 @@ class CVReport:
                     name=n, estimator=estimator, kind=info["kind"], status=info["status"],
                     scores=s.reset_index(drop=True), times=t.reset_index(drop=True), oof=p,
                     fold_models=None if fold_models is None else tuple(fold_models),
-                    error=info["error"])
+                    error=info["error"], note=str(info.get("note") or ""))
             cv = meta.get("cv")
             return cls(task=meta["task"], splits=splits, metrics=tuple(meta["metrics"]),
                        greater_is_better=meta["greater_is_better"], results=results, y=y,
@@ -550,6 +554,7 @@ def _check_meta(meta: Any) -> None:
         need(isinstance(info, dict) and info.get("kind") in ("model", "ensemble")
              and info.get("status") in ("ok", "failed", "timeout")
              and (info.get("error") is None or isinstance(info["error"], str))
+             and (info.get("note") is None or isinstance(info["note"], str))
              and isinstance(info.get("has_oof"), bool), f"bad record of candidate {name!r}")
     need(meta.get("data_fingerprint") is None or isinstance(meta["data_fingerprint"], str),
          "bad data_fingerprint")

@@ -50,7 +50,8 @@ def _threaded(owner: Any) -> bool:
     scikit-learn 1.8, ignore it and warn)."""
     name, module = type(owner).__name__, type(owner).__module__
     return (module.split(".")[0] in ("xgboost", "lightgbm", "catboost")
-            or "Forest" in name or "Trees" in name or "Neighbors" in name)
+            or any(part in name for part in ("Forest", "Trees", "Neighbors", "XGB", "LGBM",
+                                               "CatBoost")))
 
 
 def _uses_torch(estimator: Any) -> bool:

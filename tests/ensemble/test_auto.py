@@ -72,3 +72,35 @@ def test_default_candidates_on_a_small_table(small_binary):
     assert isinstance(auto.ensembles_["stacking"], StackingRegressor)
     pred = auto.predict(X)
     assert np.sqrt(np.mean((pred - yr) ** 2)) < np.std(yr)
+
+
+def test_a_spent_time_limit_still_gives_the_first_candidate(small_regression, caplog):
+    X, y = small_regression
+    auto = fs.AutoEnsembleRegressor({"ridge": Ridge(), "tree": DecisionTreeRegressor()},
+                                    cv=3, refit=True, time_limit=1e-9)
+    with pytest.warns(fs.exceptions.CandidateFailedWarning, match="time limit"):
+        auto.fit(X, y)
+    board = auto.leaderboard_
+    assert board.loc["ridge", "status"] == "ok" and board.loc["tree", "status"] == "timeout"
+    assert auto.best_name_ == "ridge" and auto.ensembles_ == {}
+    # refitting would pass the limit: the fold models predict
+    assert not auto.refitted_ and isinstance(auto.best_estimator_, FoldAverage)
+    assert "refit skipped" in caplog.text
+    assert auto.predict(X).shape == (len(y),)
+
+
+def test_a_time_limit_that_suffices_changes_nothing(small_regression):
+    X, y = small_regression
+    cands = {"ridge": Ridge(), "tree": DecisionTreeRegressor(random_state=0)}
+    free = fs.AutoEnsembleRegressor(cands, cv=3, refit=True).fit(X, y)
+    timed = fs.AutoEnsembleRegressor(cands, cv=3, refit=True, time_limit=3600).fit(X, y)
+    assert timed.refitted_ and free.refitted_
+    assert (timed.leaderboard_["status"] == "ok").all()
+    np.testing.assert_allclose(timed.predict(X), free.predict(X))
+
+
+@pytest.mark.parametrize("value", [0, -1.0, float("inf"), float("nan"), "60"])
+def test_time_limit_must_be_a_positive_finite_number(small_regression, value):
+    X, y = small_regression
+    with pytest.raises(fs.exceptions.InvalidParameterError, match="time_limit"):
+        fs.AutoEnsembleRegressor({"ridge": Ridge()}, time_limit=value).fit(X, y)

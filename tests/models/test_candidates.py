@@ -14,6 +14,7 @@ from foldstack.exceptions import InvalidParameterError
 from foldstack.models import (
     CANDIDATE_NAMES,
     CANDIDATES,
+    DEFAULT_NAMES,
     TabularMLPClassifier,
     default_candidates,
     search_space,
@@ -29,20 +30,25 @@ def _fast(name, est):
     """Shrink a candidate so a test fit takes a fraction of a second."""
     if name == "mlp":
         return est.set_params(max_epochs=3, width=16)
-    if name in ("xgboost", "random_forest"):
+    if name in ("xgboost", "random_forest", "extra_trees"):
         return est.set_params(model__n_estimators=10)
+    if name in ("lightgbm", "catboost"):
+        return est.set_params(n_estimators=10)
     return est
 
 
-def test_registry_lists_the_four_candidates():
-    assert CANDIDATE_NAMES == ("linear", "xgboost", "random_forest", "mlp")
+def test_registry_lists_the_candidates_and_the_four_defaults():
+    assert CANDIDATE_NAMES == ("linear", "xgboost", "random_forest", "mlp", "lightgbm",
+                               "catboost", "extra_trees")
     assert tuple(CANDIDATES) == CANDIDATE_NAMES
+    assert DEFAULT_NAMES == ("linear", "xgboost", "random_forest", "mlp")
+    assert list(default_candidates("binary")) == list(DEFAULT_NAMES)
 
 
 @pytest.mark.parametrize("task", ["binary", "multiclass", "regression"])
 def test_candidates_fit_the_raw_mixed_table(task, mixed_frame, request):
     y = request.getfixturevalue(_TARGETS[task])
-    candidates = default_candidates(task, random_state=0)
+    candidates = default_candidates(task, random_state=0, names=CANDIDATE_NAMES)
     assert list(candidates) == list(CANDIDATE_NAMES)
     new = mixed_frame.head(4).assign(cat=["unseen", None, "a", "zz"], high="never-seen")
     for name, est in candidates.items():
@@ -63,12 +69,14 @@ def test_candidates_are_seeded():
     assert a["xgboost"].get_params()["model__random_state"] == 3
     assert a["random_forest"].get_params()["model__random_state"] == 3
     assert a["mlp"].random_state == 3
+    b = default_candidates("binary", random_state=3, names=["lightgbm", "catboost"])
+    assert b["lightgbm"].random_state == b["catboost"].random_state == 3
 
 
 def test_unknown_names_and_tasks():
     with pytest.raises(InvalidParameterError,
                        match=r"Unknown candidate 'xgbost'\. Did you mean 'xgboost'\?.*"
-                             r"linear, xgboost, random_forest, mlp"):
+                             r"linear, xgboost, random_forest, mlp, lightgbm, catboost, extra_trees"):
         default_candidates("binary", names=["linear", "xgbost"])
     with pytest.raises(InvalidParameterError, match=r"`task` must be one of.*'regression'"):
         default_candidates("regresion")

@@ -12,6 +12,7 @@ import pickle
 
 import joblib
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
@@ -274,3 +275,91 @@ def test_xgboost_attributes_cannot_swap_the_class(tmp_path, marker):
         with pytest.raises(UnsafeModelError, match="attribute"):
             load_model(path)
     assert not marker.exists()
+
+
+def _lightgbm_model(tmp_path):
+    from foldstack.models import TabularLGBMClassifier
+
+    rng = np.random.RandomState(0)
+    X = pd.DataFrame({"x": rng.normal(size=300), "c": rng.choice(list("abcdef"), 300)})
+    y = (X["x"] + X["c"].isin(["a", "c", "e"]) > 0.5).astype(int)
+    model = TabularLGBMClassifier(n_estimators=5, min_child_samples=5, max_cat_to_onehot=1,
+                                  min_data_per_group=5)
+    return save_model(model.fit(X, y), tmp_path / "m")
+
+
+def _edit_tree_line(key, edit):
+    """Rewrite the first ``key=`` line of a tree in a saved LightGBM text model."""
+    def change(manifest, path):
+        file = next(path.glob("lightgbm_*.txt"))
+        lines = file.read_text().split("\n")
+        start = lines.index(next(line for line in lines if line.startswith("Tree=")))
+        i = next(i for i in range(start, len(lines)) if lines[i].startswith(key + "="))
+        values = lines[i].split("=", 1)[1].split()
+        lines[i] = f"{key}=" + " ".join(edit(values))
+        file.write_text("\n".join(lines))
+    return change
+
+
+@pytest.mark.parametrize("key, edit, words", [
+    ("left_child", lambda v: ["999", *v[1:]], "child out of range"),
+    ("right_child", lambda v: ["-999", *v[1:]], "child out of range"),
+    ("left_child", lambda v: ["0", *v[1:]], "child out of range"),   # a cycle
+    ("split_feature", lambda v: ["7", *v[1:]], "feature it does not have"),
+    ("cat_boundaries", lambda v: [*v[:-1], "99999"], "categorical splits"),
+    ("split_feature", lambda v: ["x", *v[1:]], "not a list of integers"),
+])
+def test_lightgbm_trees_pointing_outside_are_refused(tmp_path, key, edit, words):
+    path = _lightgbm_model(tmp_path)
+    rewrite(path, _edit_tree_line(key, edit))
+    with pytest.raises(UnsafeModelError, match=words):
+        load_model(path)
+
+
+def test_lightgbm_tree_sizes_are_not_trusted(tmp_path):
+    """LightGBM would jump by the saved ``tree_sizes``; they are dropped before it reads."""
+    path = _lightgbm_model(tmp_path)
+    X = pd.DataFrame({"x": [0.0, 1.0], "c": ["a", "b"]})
+    expected = load_model(path).predict_proba(X)
+
+    def change(manifest, path):
+        file = next(path.glob("lightgbm_*.txt"))
+        text = file.read_text()
+        line = next(x for x in text.split("\n") if x.startswith("tree_sizes="))
+        file.write_text(text.replace(line, "tree_sizes=" + " ".join(["99999999"] * 5)))
+    rewrite(path, change)
+    np.testing.assert_array_equal(load_model(path).predict_proba(X), expected)
+
+
+def _catboost_model(tmp_path):
+    from foldstack.models import TabularCatBoostRegressor
+
+    rng = np.random.RandomState(0)
+    X = pd.DataFrame({"x": rng.normal(size=200), "c": rng.choice(list("abcdef"), 200),
+                      "k": rng.choice(["u", "v"], 200)})
+    y = X["x"] + X["c"].isin(["a", "c"])
+    return save_model(TabularCatBoostRegressor(n_estimators=20).fit(X, y), tmp_path / "m")
+
+
+@pytest.mark.parametrize("edit, words", [
+    (lambda m: m["oblivious_trees"][1]["splits"][0].update(split_index=10 ** 6), "split"),
+    (lambda m: next(s for t in m["oblivious_trees"] for s in t["splits"]
+                    if s["split_type"] == "FloatFeature").update(float_feature_index=5),
+     "split feature"),
+    (lambda m: m["oblivious_trees"][1]["leaf_values"].pop(), "leaf values"),
+    (lambda m: m["features_info"]["float_features"][0].update(flat_feature_index=9),
+     "feature index"),
+    (lambda m: m["oblivious_trees"][1]["splits"][0].update(split_type="Estimated"),
+     "does not load"),
+])
+def test_catboost_models_pointing_outside_are_refused(tmp_path, edit, words):
+    path = _catboost_model(tmp_path)
+
+    def change(manifest, path):
+        file = next(path.glob("catboost_*.json"))
+        model = json.loads(file.read_text())
+        edit(model)
+        file.write_text(json.dumps(model))
+    rewrite(path, change)
+    with pytest.raises(UnsafeModelError, match=words):
+        load_model(path)

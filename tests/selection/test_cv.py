@@ -6,7 +6,7 @@ import pytest
 from sklearn.compose import make_column_transformer
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.impute import SimpleImputer
-from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
 from sklearn.model_selection import GroupKFold, KFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
@@ -228,22 +228,25 @@ def test_verbose_draws_progress_and_zero_is_silent(small_regression, capsys):
     assert "3/3" in captured.out + captured.err
 
 
-def test_time_limit_marks_unfinished_candidates(small_regression):
+def test_time_limit_runs_the_first_candidate_and_marks_unfinished_ones(small_regression):
     X, y = small_regression
-    # a limit reached before the first task can start (a nanosecond)
+    # a limit reached before any task can start (a nanosecond): the first candidate still
+    # runs all its folds, so the report is never empty
     with pytest.warns(CandidateFailedWarning, match="time limit"):
-        r = fs.selection.cross_validate_candidates({"ridge": Ridge()}, X, y, cv=3, verbose=0,
-                                                   time_limit=1e-9)
-    assert r.leaderboard().loc["ridge", "status"] == "timeout"
+        r = fs.selection.cross_validate_candidates({"ridge": Ridge(), "ols": LinearRegression()},
+                                                   X, y, cv=3, verbose=0, time_limit=1e-9)
+    board = r.leaderboard()
+    assert board.loc["ridge", "status"] == "ok" and board.loc["ols", "status"] == "timeout"
+    assert "did not fit in the time limit" in r.failures["ols"]
 
 
 def test_deprecated_time_budget_is_time_limit_with_a_future_warning(small_regression):
     X, y = small_regression
     with pytest.warns(FutureWarning, match="`time_budget` is deprecated.*use `time_limit`"), \
             pytest.warns(CandidateFailedWarning, match="time limit"):
-        r = fs.selection.cross_validate_candidates({"ridge": Ridge()}, X, y, cv=3, verbose=0,
-                                                   time_budget=1e-9)
-    assert r.leaderboard().loc["ridge", "status"] == "timeout"
+        r = fs.selection.cross_validate_candidates({"ridge": Ridge(), "ols": LinearRegression()},
+                                                   X, y, cv=3, verbose=0, time_budget=1e-9)
+    assert r.leaderboard().loc["ols", "status"] == "timeout"
 
 
 def test_huge_target_scores_are_not_finite_so_the_candidate_fails(small_regression):
