@@ -20,8 +20,18 @@ SETS = {
     "ames": ("modeldata", "ames", "Sale_Price", "regression", None, "log10"),
     "concrete": ("modeldata", "concrete", "compressive_strength", "regression", None, None),
     "diamonds": ("ggplot2", "diamonds", "price", "regression", None, None),
+    # six more sets of the development suite (DATASETS.md), for the side-by-side peers run:
+    # every task and size; the same load (bench/_suite.py) and the same 75/25 split
+    "hmda": ("AER", "HMDA", "deny", "binary", "yes", None),
+    "spam7": ("DAAG", "spam7", "yesno", "binary", "y", None),
+    "beps": ("carData", "BEPS", "vote", "multiclass", None, None),
+    "wvs": ("carData", "WVS", "poverty", "multiclass", None, None),
+    "saratoga": ("mosaicData", "SaratogaHouses", "price", "regression", None, None),
+    "cps1988": ("AER", "CPS1988", "wage", "regression", None, "log"),
 }
 NAMES = list(SETS)
+#: The six sets of PEERS.md's figures.
+PEER_NAMES = NAMES[:6]
 PRIMARY = {"binary": "roc_auc", "multiclass": "logloss", "regression": "rmse"}
 
 
@@ -54,6 +64,8 @@ def load(name: str) -> tuple[pd.DataFrame, pd.Series]:
         y = y.astype(float)
         if transform == "log10":
             y = np.log10(y)
+        elif transform == "log":
+            y = np.log(y)
     else:
         y = y.astype(str).astype(object)
     y.name = target

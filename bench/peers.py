@@ -19,6 +19,10 @@ Systems:
 - ``autogluon``: ``TabularPredictor(label=..., problem_type=..., eval_metric=...)
   .fit(train, time_limit=budget, presets="medium_quality")``;
 - ``flaml``: ``AutoML().fit(X, y, task=..., time_budget=budget, metric=..., seed=0)``;
+- ``h2o``: ``H2OAutoML(max_runtime_secs=budget, seed=0, sort_metric=...)`` on a local H2O
+  server (Java);
+- ``foldstack``: ``AutoEnsembleClassifier/Regressor(time_limit=budget)`` (foldstack's venv);
+  ``bench/peers_run.py`` gives it the time AutoGluon medium used on the set;
 - ``sklearn_stack``: ``StackingClassifier/Regressor(cv=5)`` over a one-hot + logistic/ridge
   pipeline, a default xgboost and a plain skorch 2x128 MLP (needs xgboost, skorch, torch: run
   it with foldstack's venv).  No time budget.
@@ -48,9 +52,9 @@ if str(ROOT) not in sys.path:
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from bench._data import NAMES, PRIMARY, Split, score, split  # noqa: E402
+from bench._data import NAMES, PEER_NAMES, PRIMARY, Split, score, split  # noqa: E402
 
-SYSTEMS = ("autogluon", "flaml", "sklearn_stack")
+SYSTEMS = ("autogluon", "flaml", "h2o", "foldstack", "sklearn_stack")
 AUTOGLUON_METRIC = {"roc_auc": "roc_auc", "logloss": "log_loss",
                     "rmse": "root_mean_squared_error"}
 FLAML_METRIC = {"roc_auc": "roc_auc", "logloss": "log_loss", "rmse": "rmse"}
@@ -59,8 +63,8 @@ MLP_WIDTH, MLP_EPOCHS, MLP_BATCH, MLP_LR = 128, 50, 128, 1e-3
 
 def _version(system: str) -> str:
     """Version of the peer's main package (``"?"`` when it has no distribution metadata)."""
-    dist = {"autogluon": "autogluon.tabular", "flaml": "flaml",
-            "sklearn_stack": "scikit-learn"}[system]
+    dist = {"autogluon": "autogluon.tabular", "flaml": "flaml", "h2o": "h2o",
+            "foldstack": "foldstack", "sklearn_stack": "scikit-learn"}[system]
     try:
         return metadata.version(dist)
     except metadata.PackageNotFoundError:
@@ -138,6 +142,57 @@ def fit_flaml(s: Split, budget: float, threads: int | None, verbose: bool,
         return None, _proba_frame(automl.predict_proba(X), automl.classes_)
 
     return predict, {"best_model": automl.best_estimator}
+
+
+H2O_METRIC = {"roc_auc": "AUC", "logloss": "logloss", "rmse": "RMSE"}
+
+
+def fit_h2o(s: Split, budget: float, threads: int | None, verbose: bool,
+            presets: str) -> tuple[object, dict]:
+    """Fit H2O's ``H2OAutoML(max_runtime_secs=budget, seed=0)``; the contract of
+    :func:`fit_autogluon`.  A local H2O server (Java) starts on 127.0.0.1 with ``threads``
+    threads (None: every core) and is shut down after predicting."""
+    import h2o
+    from h2o.automl import H2OAutoML
+
+    h2o.init(ip="127.0.0.1", nthreads=threads or -1, verbose=verbose)
+    h2o.no_progress()
+    label = s.y_train.name
+    frame = h2o.H2OFrame(s.X_train.assign(**{label: s.y_train}))
+    if s.task != "regression":
+        frame[label] = frame[label].asfactor()
+    aml = H2OAutoML(max_runtime_secs=int(budget), seed=0,
+                    sort_metric=H2O_METRIC[PRIMARY[s.task]],
+                    verbosity="info" if verbose else None)
+    aml.train(y=label, training_frame=frame)
+
+    def predict(X: pd.DataFrame) -> tuple:
+        out = aml.leader.predict(h2o.H2OFrame(X)).as_data_frame()
+        h2o.cluster().shutdown()
+        if s.task == "regression":
+            return out["predict"].to_numpy(float), None
+        return None, out[[str(c) for c in s.classes]].rename(columns=str)
+
+    return predict, {"best_model": aml.leader.model_id}
+
+
+def fit_foldstack(s: Split, budget: float, threads: int | None, verbose: bool,
+                  presets: str) -> tuple[object, dict]:
+    """Fit ``fs.AutoEnsembleClassifier/Regressor(time_limit=budget)`` (foldstack's venv);
+    the contract of :func:`fit_autogluon`.  ``threads`` is its ``n_jobs`` (None: one
+    worker)."""
+    import foldstack as fs
+
+    cls = fs.AutoEnsembleRegressor if s.task == "regression" else fs.AutoEnsembleClassifier
+    auto = cls(time_limit=budget, n_jobs=threads, random_state=0,
+               verbose=int(verbose)).fit(s.X_train, s.y_train)
+
+    def predict(X: pd.DataFrame) -> tuple:
+        if s.task == "regression":
+            return auto.predict(X), None
+        return None, _proba_frame(auto.predict_proba(X), auto.classes_)
+
+    return predict, {"best_model": auto.best_name_}
 
 
 def _to_float32(X: np.ndarray) -> np.ndarray:
@@ -301,7 +356,8 @@ def _frame(rows: list[dict]) -> pd.DataFrame:
     return df[front + middle + ["error"]]
 
 
-FIT = {"autogluon": fit_autogluon, "flaml": fit_flaml, "sklearn_stack": fit_sklearn_stack}
+FIT = {"autogluon": fit_autogluon, "flaml": fit_flaml, "h2o": fit_h2o,
+       "foldstack": fit_foldstack, "sklearn_stack": fit_sklearn_stack}
 
 
 def run_set(system: str, name: str, args: argparse.Namespace) -> dict:
@@ -354,7 +410,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run one peer system on the chosen sets and write ``peers_<system>.csv``; 0 if all scored."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--system", required=True, choices=SYSTEMS)
-    parser.add_argument("--sets", nargs="+", default=NAMES, choices=NAMES)
+    parser.add_argument("--sets", nargs="+", default=PEER_NAMES, choices=NAMES)
     parser.add_argument("--time-budget", type=float, default=120.0,
                         help="seconds per set for the AutoML systems (PEERS.md: 120)")
     parser.add_argument("--threads", type=int, default=None,
@@ -366,12 +422,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--presets", default="medium_quality", help="AutoGluon presets")
     parser.add_argument("--results-dir", type=Path, default=ROOT / "bench" / "results")
     parser.add_argument("--verbose", action="store_true", help="the peer's own progress log")
+    parser.add_argument("--prefix", default="peers", help="CSV name: <prefix>_<system>.csv")
     args = parser.parse_args(argv)
     if args.threads:
         for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
             os.environ.setdefault(var, str(args.threads))
     args.results_dir.mkdir(parents=True, exist_ok=True)
-    path = args.results_dir / f"peers_{args.system}.csv"
+    path = args.results_dir / f"{args.prefix}_{args.system}.csv"
     rows = []
     for name in args.sets:
         budget = "no budget" if args.system == "sklearn_stack" else f"{args.time_budget:g} s"

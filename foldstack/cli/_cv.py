@@ -55,9 +55,13 @@ def _check_params(est: Any, name: str, params: dict) -> None:
 
 
 def _candidates(opts: RunOptions, task: str) -> dict[str, Any]:
-    from foldstack.models import default_candidates
+    from foldstack.models import default_candidates, portfolio
 
-    cands = default_candidates(task, random_state=opts.seed, names=opts.models)
+    if opts.models is None and opts.time_limit is not None:
+        # under a limit, the whole ordered portfolio, run as far as the time goes
+        cands = portfolio(task, random_state=opts.seed, size="all")
+    else:
+        cands = default_candidates(task, random_state=opts.seed, names=opts.models)
     for name, params in opts.params.items():
         if name in cands:
             _check_params(cands[name], name, params)

@@ -28,8 +28,9 @@ def build_parser() -> argparse.ArgumentParser:
     cv.add_argument("--task", choices=["binary", "multiclass", "regression"],
                     help="override the task inferred from the target")
     cv.add_argument("--models", help="comma-separated, in the order to run: linear,xgboost,"
-                                     "random_forest,mlp,lightgbm,catboost (default: the "
-                                     "first four)")
+                                     "random_forest,mlp,lightgbm,catboost,extra_trees "
+                                     "(default: the first four; with --time-limit, the "
+                                     "portfolio)")
     cv.add_argument("--cv", type=int, help="number of folds (default 5)")
     cv.add_argument("--repeats", type=int, help="repeat K-fold R times (default 1)")
     cv.add_argument("--group-col", help="column of groups: no group spans train and validation")

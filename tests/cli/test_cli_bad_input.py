@@ -120,6 +120,20 @@ def test_tune_and_time_limit(data, capsys):
     assert board.loc["xgboost", "status"] == "timeout"
 
 
+def test_a_time_limit_without_models_runs_the_portfolio_in_order(data, capsys):
+    import json
+
+    import foldstack as fs
+    code, _ = run(["cv", data / "d.csv", "--target", "target", "--time-limit", "0.0001",
+                   "--out", data / "portfolio", "-q"], capsys)
+    info = json.loads((data / "portfolio" / "run.json").read_text())
+    task = fs.infer_task(pd.read_csv(data / "d.csv")["target"])
+    names = list(fs.models.portfolio(task, size="all"))
+    assert code == 0 and list(info["candidates"]) == names
+    assert info["candidates"]["linear"] == "ok"       # the first always finishes
+    assert set(list(info["candidates"].values())[1:]) == {"timeout"}
+
+
 @pytest.mark.parametrize("how", ["option", "config"])
 def test_deprecated_time_budget_is_time_limit_with_a_warning(data, capsys, how):
     import json

@@ -51,7 +51,8 @@ def test_cli_and_auto_ensemble_compose_through_one_function(table, calls):
     assert run["chosen"] == cli.best_name
     assert set(run["ensembles"]) == set(cli.ensembles) == {"equal", "optimized", "greedy",
                                                            "stacking"}
-    board = pd.read_csv(table / "run" / "leaderboard.csv", index_col=0)
+    # an empty note is an empty CSV field, read back as missing
+    board = pd.read_csv(table / "run" / "leaderboard.csv", index_col=0).fillna({"note": ""})
     assert list(board.index) == list(cli.report.leaderboard().index)
 
     X, y = split_target(load_table(table / "d.csv"), "target", [])

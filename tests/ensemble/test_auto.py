@@ -53,7 +53,7 @@ def test_refit_fits_the_chosen_members_once(tmp_path, small_numeric_binary):
 
 @pytest.mark.slow
 def test_default_candidates_on_a_small_table(small_binary):
-    """candidates=None builds foldstack's default models (an MLP among them) inside fit."""
+    """candidates=None builds the default-size prefix of foldstack's portfolio inside fit."""
     import torch
     from threadpoolctl import threadpool_limits
 
@@ -68,7 +68,7 @@ def test_default_candidates_on_a_small_table(small_binary):
             auto.fit(X, yr)
         finally:
             torch.set_num_threads(threads)
-    assert {"linear", "xgboost", "random_forest", "mlp"} <= set(auto.leaderboard_.index)
+    assert set(fs.models.portfolio("regression")) <= set(auto.leaderboard_.index)
     assert isinstance(auto.ensembles_["stacking"], StackingRegressor)
     pred = auto.predict(X)
     assert np.sqrt(np.mean((pred - yr) ** 2)) < np.std(yr)
@@ -104,3 +104,17 @@ def test_time_limit_must_be_a_positive_finite_number(small_regression, value):
     X, y = small_regression
     with pytest.raises(fs.exceptions.InvalidParameterError, match="time_limit"):
         fs.AutoEnsembleRegressor({"ridge": Ridge()}, time_limit=value).fit(X, y)
+
+
+def test_greedy_selection_is_bagged_from_six_members(small_regression):
+    from foldstack._auto import BAGGING_MIN_MEMBERS, compose, ensemble_params
+
+    assert ensemble_params("greedy", BAGGING_MIN_MEMBERS) == {"greedy_bags": 20}
+    assert ensemble_params("greedy", BAGGING_MIN_MEMBERS - 1) == {}
+    assert ensemble_params("stacking", 10) == {}
+    X, y = small_regression
+    many = {f"ridge{a}": Ridge(alpha=a) for a in (0.01, 0.1, 1.0, 10.0, 100.0, 1000.0)}
+    report = fs.selection.cross_validate_candidates(many, X, y, cv=3, verbose=0)
+    assert compose(report, ["greedy"]).ensembles["greedy"].greedy_bags == 20
+    few = report.subset(list(many)[:2])
+    assert compose(few, ["greedy"]).ensembles["greedy"].greedy_bags == 1

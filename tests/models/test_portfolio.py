@@ -1,0 +1,51 @@
+"""The shipped portfolio: it loads, it is what bench/portfolio.py selected, it builds."""
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import foldstack as fs
+from bench import portfolio as script
+from foldstack.exceptions import InvalidParameterError
+from foldstack.models._portfolio import portfolio_data
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_package_file_is_the_scripts_selection():
+    data = json.loads((ROOT / "foldstack" / "models" / "portfolio.json").read_text())
+    assert data == portfolio_data()
+    steps = pd.read_csv(ROOT / "bench" / "results" / "portfolio_steps.csv")
+    for task in ("binary", "multiclass", "regression"):
+        entry = data["tasks"][task]
+        selected = steps[steps["task"] == task].sort_values("step")
+        assert [c["name"] for c in entry["configs"]] == selected["config"].tolist()
+        for c in entry["configs"]:   # each configuration as the script defines it
+            assert (c["family"], c["params"]) == (script.CONFIGS[c["name"]].family,
+                                                  script.CONFIGS[c["name"]].params)
+        assert entry["configs"][0]["name"] == "linear"      # the fast anchor
+        assert entry["default_size"] == max(2, int(selected["within_default_cost"].sum()))
+
+
+@pytest.mark.parametrize("task", ["binary", "multiclass", "regression"])
+def test_portfolio_builds_its_configurations_in_order(task):
+    everything = fs.models.portfolio(task, random_state=3, size="all")
+    names = [c["name"] for c in portfolio_data()["tasks"][task]["configs"]]
+    assert list(everything) == names
+    default = fs.models.portfolio(task)
+    assert list(default) == names[:portfolio_data()["tasks"][task]["default_size"]]
+    assert list(fs.models.portfolio(task, size=1)) == ["linear"]
+    assert len(fs.models.portfolio(task, size=1000)) == len(names)
+    for name, est in everything.items():   # every seeded configuration gets the seed
+        seeds = {v for k, v in est.get_params().items() if k.endswith("random_state")
+                 and not k.startswith("columns__")}
+        assert seeds <= {3, None} and (name == "linear" or 3 in seeds), (name, seeds)
+
+
+def test_portfolio_refuses_a_bad_size_or_task():
+    with pytest.raises(InvalidParameterError, match="`size` must be"):
+        fs.models.portfolio("binary", size=0)
+    with pytest.raises(InvalidParameterError, match="task"):
+        fs.models.portfolio("ranking")
