@@ -4,9 +4,8 @@
 
 Each (library, rows) pair fits the same early-stopped model on a synthetic table of 20
 columns (two of them categorical) with one thread and with every core, alternately, three
-times each, and reports the median seconds and their ratio.  The rule it checks
-(``foldstack.models._boosting.ONE_THREAD_CELLS``): below 2,000,000 cells a fit uses one
-thread when ``n_jobs`` is None.
+times each, and reports the median seconds and their ratio.  It decided what ``n_jobs=None``
+means for the two estimators (``foldstack.models._boosting.n_threads``): every core.
 """
 
 from __future__ import annotations

@@ -43,11 +43,6 @@ logger = logging.getLogger(__name__)
 #: ``early_stopping_rounds`` is None.
 DEFAULT_PATIENCE = 50
 
-#: Below this many cells (rows x columns) a fit uses one thread when ``n_jobs`` is None:
-#: OpenMP's start-up and synchronisation cost more than they save on small tables, and
-#: spinning pools collapse on a busy machine (bench/gbdt_threads.py).
-ONE_THREAD_CELLS = 2_000_000
-
 BOOSTING_CONSTRAINTS = {
     "n_estimators": [Interval(int, 1, None)],
     "learning_rate": [Interval(float, 0, None, closed="neither")],
@@ -75,9 +70,10 @@ BOOSTING_DOC = """
     early_stopping_rounds : int, default=None
         Rounds without improvement of the validation loss before stopping (None: 50).
     n_jobs : int, default=None
-        Threads.  None: one thread below 2,000,000 cells (rows x columns), where more cost
-        more than they save, else one per CPU core; -1: one per core.  Cross-validation
-        with parallel workers sets it so that they never oversubscribe the cores.
+        Threads.  None or -1: one per CPU core (on an idle machine every core was faster
+        than one from 1,000 rows on, ``python -m bench.gbdt_threads``); -2: all but one.
+        Cross-validation with parallel workers sets an unset ``n_jobs`` to their share of
+        the cores, so that they never oversubscribe them.
     random_state : int, default=None
         Seed of the library and of the validation split (None: 0).
 """
@@ -132,11 +128,11 @@ def refit_rounds(best: int, fraction: float) -> int:
     return max(1, math.ceil(best / (1.0 - fraction)))
 
 
-def n_threads(n_jobs: int | None, n_cells: int) -> int:
+def n_threads(n_jobs: int | None) -> int:
     """Threads of one fit: see ``n_jobs`` in :data:`BOOSTING_DOC`."""
     cores = os.cpu_count() or 1
     if n_jobs is None:
-        return 1 if n_cells < ONE_THREAD_CELLS else cores
+        return cores
     if n_jobs < 0:
         return max(1, cores + 1 + n_jobs)
     return max(1, n_jobs)
@@ -203,7 +199,7 @@ class BoostingModel(BaseEstimator):
             raise ValueError(f"{type(self).__name__} needs at least 2 rows to fit; got "
                              f"{len(y)} sample.")
         w = None if sample_weight is None else _weights(sample_weight, len(matrix))
-        threads = n_threads(self.n_jobs, matrix.size)
+        threads = n_threads(self.n_jobs)
         on = (n_rows(matrix) >= SMALL_TABLE_ROWS if self.early_stopping == "auto"
               else self.early_stopping)
         split = (validation_split(self.random_state, self.validation_fraction, y, stratify,

@@ -132,7 +132,7 @@ class _CatBoost(BoostingModel):
         with defer_interrupts():
             return self.model_.predict(_pool(X, None, None, self.categorical_columns_),
                                        prediction_type=kind,
-                                       thread_count=n_threads(self.n_jobs, X.size))
+                                       thread_count=n_threads(self.n_jobs))
 
 
 class TabularCatBoostClassifier(BoostingClassifier, _CatBoost):

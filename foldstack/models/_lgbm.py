@@ -142,7 +142,7 @@ class _LGBM(BoostingModel):
         return booster, int(booster.best_iteration or booster.current_iteration())
 
     def _raw_predict(self, X: np.ndarray) -> np.ndarray:
-        return self.model_.predict(X, num_threads=n_threads(self.n_jobs, X.size))
+        return self.model_.predict(X, num_threads=n_threads(self.n_jobs))
 
 
 class TabularLGBMClassifier(BoostingClassifier, _LGBM):

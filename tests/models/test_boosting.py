@@ -18,7 +18,7 @@ from foldstack.models import (
     TabularLGBMClassifier,
     TabularLGBMRegressor,
 )
-from foldstack.models._boosting import ONE_THREAD_CELLS, n_threads
+from foldstack.models._boosting import n_threads
 
 CLASSIFIERS = [TabularLGBMClassifier, TabularCatBoostClassifier]
 REGRESSORS = [TabularLGBMRegressor, TabularCatBoostRegressor]
@@ -143,11 +143,12 @@ def test_one_class_is_refused_with_a_clear_message():
         TabularLGBMClassifier().fit(np.zeros((5, 2)), ["a"] * 5)
 
 
-def test_threads_suit_the_table_and_never_exceed_the_callers_count():
-    assert n_threads(None, ONE_THREAD_CELLS - 1) == 1
-    assert n_threads(None, ONE_THREAD_CELLS) >= 1
-    assert n_threads(3, 10) == 3
-    assert n_threads(-1, 10) >= 1
+def test_threads_follow_n_jobs_and_parallel_cross_validation_shares_the_cores():
+    import os
+
+    cores = os.cpu_count() or 1
+    assert n_threads(None) == n_threads(-1) == cores
+    assert n_threads(3) == 3 and n_threads(-2) == max(1, cores - 1)
     # parallel cross-validation gives every unset n_jobs its share of the cores
     from foldstack.utils._parallel import limited_threads
 
