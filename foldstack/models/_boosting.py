@@ -32,7 +32,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_consistent_length, check_is_fitted, column_or_1d
 
 from foldstack.models._mlp import SMALL_TABLE_ROWS
-from foldstack.models._preprocess import CategoryDtypeEncoder, _validated_frame
+from foldstack.models._preprocess import CategoryDtypeEncoder, _validated_frame, raw_table_tags
 from foldstack.utils._deadline import time_is_up
 from foldstack.utils._indexing import n_rows
 from foldstack.utils._validation import Interval, Options, check_params
@@ -228,11 +228,21 @@ class BoostingModel(BaseEstimator):
         return self._raw_predict(self._matrix(X, reset=False))
 
     def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
-        tags.input_tags.string = True
-        tags.input_tags.categorical = True
-        return tags
+        return raw_table_tags(super().__sklearn_tags__())
+
+
+_FIT_DOC = """Fit on the raw table; see the class notes.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self
+        """
 
 
 def _target(est: BoostingModel, y: Any) -> np.ndarray:
@@ -246,18 +256,6 @@ class BoostingClassifier(ClassifierMixin, BoostingModel):
     """Labels of any type: encoded in ``fit``, ``classes_`` holds the originals."""
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> BoostingClassifier:
-        """Fit on the raw table; see the class notes.
-
-        Parameters
-        ----------
-        X : DataFrame or array-like of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,)
-        sample_weight : array-like of shape (n_samples,), default=None
-
-        Returns
-        -------
-        self
-        """
         y = _target(self, y)
         check_classification_targets(y)
         self.label_encoder_ = LabelEncoder().fit(y)
@@ -266,6 +264,8 @@ class BoostingClassifier(ClassifierMixin, BoostingModel):
                              f"1 class: {self.label_encoder_.classes_.tolist()}.")
         self._fit(X, self.label_encoder_.transform(y), sample_weight, True)
         return self
+
+    fit.__doc__ = _FIT_DOC
 
     @property
     def classes_(self) -> np.ndarray:
@@ -283,23 +283,13 @@ class BoostingClassifier(ClassifierMixin, BoostingModel):
 
 class BoostingRegressor(RegressorMixin, BoostingModel):
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> BoostingRegressor:
-        """Fit on the raw table; see the class notes.
-
-        Parameters
-        ----------
-        X : DataFrame or array-like of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,)
-        sample_weight : array-like of shape (n_samples,), default=None
-
-        Returns
-        -------
-        self
-        """
         y = _target(self, y).astype(np.float64)
         if not np.all(np.isfinite(y)):
             raise ValueError("y holds NaN or infinite values; drop those rows or fill them.")
         self._fit(X, y, sample_weight, False)
         return self
+
+    fit.__doc__ = _FIT_DOC
 
     def predict(self, X: Any) -> np.ndarray:
         """Predicted values (float64)."""

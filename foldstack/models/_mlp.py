@@ -31,6 +31,7 @@ from foldstack.models._preprocess import (
     MLPInputEncoder,
     _validated_frame,
     infer_column_types,
+    raw_table_tags,
 )
 from foldstack.models._schedules import SCHEDULES
 from foldstack.utils._deadline import time_is_up
@@ -409,11 +410,7 @@ class _BaseTabularMLP(BaseEstimator):
         return out.double().cpu().numpy()
 
     def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
-        tags.input_tags.string = True
-        tags.input_tags.categorical = True
-        return tags
+        return raw_table_tags(super().__sklearn_tags__())
 
 
 class TabularMLPClassifier(ClassifierMixin, _BaseTabularMLP):

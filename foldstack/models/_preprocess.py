@@ -246,12 +246,18 @@ class CategoryDtypeEncoder(TransformerMixin, BaseEstimator):
         return np.asarray([f"x{i}" for i in range(self.n_features_in_)], dtype=object)
 
     def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
-        tags.input_tags.string = True
-        tags.input_tags.categorical = True
+        tags = raw_table_tags(super().__sklearn_tags__())
         tags.transformer_tags.preserves_dtype = []  # a DataFrame of float64 and category
         return tags
+
+
+def raw_table_tags(tags: Any) -> Any:
+    """Estimator tags of a model that takes the raw table: missing values, strings and
+    categorical columns."""
+    tags.input_tags.allow_nan = True
+    tags.input_tags.string = True
+    tags.input_tags.categorical = True
+    return tags
 
 
 def _validated_frame(est: BaseEstimator, X: Any, *, reset: bool) -> pd.DataFrame:
