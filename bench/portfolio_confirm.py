@@ -11,7 +11,8 @@ training part twice, as shipped (5 folds, the default ensembles, one thread): wi
 test part (ROC AUC, log loss, RMSE).  Nothing here chose the portfolio: it was selected on CV
 scores of the training parts only.  Writes ``bench/results/portfolio_confirm.csv`` (a row per
 set and variant, appended as sets finish; a rerun skips finished ones) and prints the
-summary: wins, mean relative difference of the primary metric, fit seconds.
+summary per task and overall: wins, mean and median relative gain of the primary metric
+(positive: the portfolio is better), and the ratio of the summed fit seconds.
 """
 
 from __future__ import annotations
@@ -64,18 +65,22 @@ def run_set(name: str) -> list[dict]:
 
 def summary(df: pd.DataFrame) -> pd.DataFrame:
     wide = df.pivot(index="set", columns="variant", values="test")
-    tasks = df.drop_duplicates("set").set_index("set")["task"]
+    tasks = df.drop_duplicates("set").set_index("set")["task"].reindex(wide.index)
     higher = tasks.map(lambda t: _suite.HIGHER_IS_BETTER[_suite.PRIMARY[t]])
-    sign = np.where(higher, 1.0, -1.0)
+    sign = np.where(higher.to_numpy(), 1.0, -1.0)   # in wide's row order
     rel = sign * (wide["portfolio"] - wide["four"]) / wide["four"].abs()
     secs = df.pivot(index="set", columns="variant", values="seconds")
-    return pd.DataFrame([{
-        "sets": len(wide), "portfolio_better": int((rel > 0).sum()),
-        "four_better": int((rel < 0).sum()), "ties": int((rel == 0).sum()),
-        "mean_rel_gain_pct": round(100 * rel.mean(), 3),
-        "median_rel_gain_pct": round(100 * rel.median(), 3),
-        "mean_seconds_portfolio": round(secs["portfolio"].mean(), 1),
-        "mean_seconds_four": round(secs["four"].mean(), 1)}])
+    rows = []
+    for task in [None, "binary", "multiclass", "regression"]:
+        keep = np.ones(len(wide), bool) if task is None else (tasks == task).to_numpy()
+        r, sp, sf = rel[keep], secs["portfolio"][keep], secs["four"][keep]
+        rows.append({
+            "task": task or "all", "sets": int(keep.sum()),
+            "portfolio_better": int((r > 0).sum()), "four_better": int((r < 0).sum()),
+            "ties": int((r == 0).sum()), "mean_rel_gain_pct": round(100 * r.mean(), 3),
+            "median_rel_gain_pct": round(100 * r.median(), 3),
+            "seconds_ratio": round(sp.sum() / sf.sum(), 2)})
+    return pd.DataFrame(rows)
 
 
 def main(argv: list[str] | None = None) -> None:
