@@ -268,6 +268,12 @@ def test_ctrl_c_exits_130_keeps_finished_work_and_resumes(table, tmp_path, extra
     for at, delay in moments:
         code, seen, err = _interrupt(table, out, extra, at, delay, group, tmp_path)
         flat = " ".join(err.split())
+        info = json.loads((out / "run.json").read_text())
+        if info["status"] == "finished":
+            # the last fold and the files were done before the signal came (a fast
+            # machine): nothing to interrupt, and nothing was lost
+            assert code in (0, 130) and _finished_tasks(out) == 10, (at, delay, err)
+            continue
         assert code == 130, (at, delay, err)
         assert not [w for w in CRASH_WORDS if w in err], (at, delay, err)
         assert f"interrupted: finished work is kept in {out}/cache" in flat, err
