@@ -35,6 +35,8 @@ from bench import _suite  # noqa: E402
 from bench import portfolio as P  # noqa: E402
 
 CSV = ROOT / "bench" / "results" / "portfolio_confirm.csv"
+#: ``--timing``: one process, idle machine, for a clean fit-time comparison
+TIMING_CSV = ROOT / "bench" / "results" / "portfolio_confirm_timing.csv"
 VARIANTS = ("portfolio", "four")
 
 
@@ -88,7 +90,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sets", nargs="+", default=P.SETS)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--timing", action="store_true",
+                        help="one process into portfolio_confirm_timing.csv (clean fit times)")
     args = parser.parse_args(argv)
+    global CSV
+    if args.timing:
+        CSV, args.workers = TIMING_CSV, 1
     if args.worker:
         for name in args.sets:
             done = pd.read_csv(CSV) if CSV.exists() else pd.DataFrame(columns=["set"])
@@ -99,6 +106,7 @@ def main(argv: list[str] | None = None) -> None:
             pd.DataFrame(rows).to_csv(CSV, mode="a", header=not CSV.exists(), index=False)
         return
     procs = [subprocess.Popen([sys.executable, "-m", "bench.portfolio_confirm", "--worker",
+                               *(["--timing"] if args.timing else []),
                                "--sets", *args.sets[i::args.workers]], cwd=ROOT,
                               env={**os.environ, "OMP_NUM_THREADS": "1"})
              for i in range(args.workers)]
@@ -107,8 +115,10 @@ def main(argv: list[str] | None = None) -> None:
     from bench._table import publish
 
     df = pd.read_csv(CSV).drop_duplicates(["set", "variant"], keep="last")
-    publish(summary(df), "portfolio_confirm_summary", "AutoEnsemble with the portfolio's "
-            "default prefix vs the four default candidates, test parts scored once")
+    publish(summary(df), "portfolio_confirm_timing_summary" if args.timing
+            else "portfolio_confirm_summary", "AutoEnsemble with the portfolio's default "
+            "prefix vs the four default candidates, test parts scored once"
+            + (" (one process, idle machine)" if args.timing else ""))
 
 
 if __name__ == "__main__":
