@@ -178,8 +178,9 @@ class BoostingModel(BaseEstimator):
         frame = _validated_frame(self, X, reset=reset)
         if reset:
             self.encoder_ = CategoryDtypeEncoder().fit(frame)
+            categorical = set(self.encoder_.categorical_features_)
             self.categorical_columns_ = [i for i, c in enumerate(frame.columns)
-                                         if c in set(self.encoder_.categorical_features_)]
+                                         if c in categorical]
         encoded = self.encoder_.transform(frame)
         out = np.empty(encoded.shape, dtype=np.float64)
         for j, name in enumerate(encoded.columns):

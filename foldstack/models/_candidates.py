@@ -30,12 +30,18 @@ def _columns(numeric: object, categorical: object) -> ColumnTransformer:
         verbose_feature_names_out=False)
 
 
-def _tree_columns() -> ColumnTransformer:
-    """Median-imputed numbers (with missing indicators) and ordinal-coded categories."""
-    return _columns(
+def _forest(task: str, random_state: int | None, regressor: type, classifier: type
+            ) -> Pipeline:
+    """300 trees of ``regressor`` / ``classifier`` (the same settings for random forests and
+    extra trees) on median-imputed numbers and ordinal-coded categories."""
+    model = (regressor(n_estimators=300, max_features=0.5, random_state=random_state)
+             if task == "regression" else
+             classifier(n_estimators=300, max_features="sqrt", random_state=random_state))
+    columns = _columns(
         SimpleImputer(strategy="median", add_indicator=True),
         OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1,
                        encoded_missing_value=-1))
+    return Pipeline([("encode", CategoryDtypeEncoder()), ("columns", columns), ("model", model)])
 
 
 def make_linear(task: str, random_state: int | None = 0) -> Pipeline:
@@ -84,24 +90,14 @@ def make_random_forest(task: str, random_state: int | None = 0) -> Pipeline:
     """A random forest on median-imputed numbers and ordinal-encoded categories."""
     from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 
-    model = (RandomForestRegressor(n_estimators=300, max_features=0.5, random_state=random_state)
-             if task == "regression" else
-             RandomForestClassifier(n_estimators=300, max_features="sqrt",
-                                    random_state=random_state))
-    return Pipeline([("encode", CategoryDtypeEncoder()), ("columns", _tree_columns()),
-                     ("model", model)])
+    return _forest(task, random_state, RandomForestRegressor, RandomForestClassifier)
 
 
 def make_extra_trees(task: str, random_state: int | None = 0) -> Pipeline:
     """Extremely randomised trees on median-imputed numbers and ordinal-coded categories."""
     from sklearn.ensemble import ExtraTreesClassifier, ExtraTreesRegressor
 
-    model = (ExtraTreesRegressor(n_estimators=300, max_features=0.5, random_state=random_state)
-             if task == "regression" else
-             ExtraTreesClassifier(n_estimators=300, max_features="sqrt",
-                                  random_state=random_state))
-    return Pipeline([("encode", CategoryDtypeEncoder()), ("columns", _tree_columns()),
-                     ("model", model)])
+    return _forest(task, random_state, ExtraTreesRegressor, ExtraTreesClassifier)
 
 
 def make_mlp(task: str, random_state: int | None = 0

@@ -86,7 +86,8 @@ class _LGBM(BoostingModel):
                  subsample: float = 1.0, colsample_bytree: float = 1.0,
                  reg_alpha: float = 0.0, reg_lambda: float = 0.0, max_bin: int = 255,
                  max_cat_to_onehot: int = 4, cat_smooth: float = 10.0,
-                 min_data_per_group: int = 100, n_jobs: int | None = None, random_state: int | None = None) -> None:
+                 min_data_per_group: int = 100, n_jobs: int | None = None,
+                 random_state: int | None = None) -> None:
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.early_stopping = early_stopping

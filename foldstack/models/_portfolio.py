@@ -53,7 +53,8 @@ def portfolio(task: str, random_state: int | None = 0, *,
         Seed of every configuration.
     size : int, "default" or "all", default="default"
         How many configurations, from the front: ``"default"`` is the longest prefix whose
-        fit time on the suite stays within that of the four default candidates (what
+        fit time on the suite is about that of the four default candidates, at most 1.1
+        times it (what
         :class:`~foldstack.AutoEnsembleClassifier` runs without a time limit); ``"all"``
         is every one (what it runs, in order, under a time limit).
 

@@ -158,14 +158,13 @@ def cross_validate_candidates(
     deadline = None if time_limit is None else time.time() + float(time_limit)
     schedule = None
     if deadline is not None:
-        schedule = TimeLimitedSchedule(tasks, list(named), n_folds=len(setup.splits),
-                                       n_workers=effective_n_jobs(n_jobs), deadline=deadline)
+        schedule = TimeLimitedSchedule(tasks, list(named), n_workers=effective_n_jobs(n_jobs),
+                                       deadline=deadline)
     total = len(named) * len(setup.splits)
     with task_progress(total, len(done), verbose) as bar:
         for record in run_tasks(setup, named, tasks if schedule is None else schedule,
                                 n_jobs=n_jobs, n_threads=threads_per_task(n_jobs),
-                                deadline=None, error_score=error_score,
-                                lazy=schedule is not None):
+                                error_score=error_score, lazy=schedule is not None):
             if schedule is not None:
                 schedule.finished(record)
             if record.failed and error_score == "raise":

@@ -271,17 +271,16 @@ def fit_clone(estimator: Any, X: Any, y: np.ndarray, seed: int,
 
 
 def run_fold(task: FoldTask, estimator: Any, setup: CVSetup, *, n_threads: int | None = None,
-             deadline: float | None = None, error_score: Any = np.nan) -> FoldRecord:
+             error_score: Any = np.nan) -> FoldRecord:
     """Fit one candidate on one fold's training rows; score and predict its validation rows.
 
     Failures are data (a ``"failed"`` record with the traceback), so the other candidates
     go on; a Ctrl-C that a library turned into another error is re-raised as
-    ``KeyboardInterrupt``.  After ``task.start_by`` (or else ``deadline``, ``time.time()``)
-    the task is ``"skipped"``; at ``task.stop_at`` models that train in rounds or epochs stop
+    ``KeyboardInterrupt``.  After ``task.start_by`` (``time.time()``) the task is
+    ``"skipped"``; at ``task.stop_at`` models that train in rounds or epochs stop
     (the record is then ``cut``).
     """
-    start_by = deadline if task.start_by is None else task.start_by
-    if start_by is not None and time.time() > start_by:
+    if task.start_by is not None and time.time() > task.start_by:
         # wall-clock time, comparable across worker processes on one machine
         return FoldRecord(task.candidate, task.fold, task.key, status="skipped")
     stop = None if task.stop_at is None else Deadline(task.stop_at)
@@ -324,8 +323,8 @@ def run_fold(task: FoldTask, estimator: Any, setup: CVSetup, *, n_threads: int |
 
 
 def run_tasks(setup: CVSetup, named: Mapping[str, Any], tasks: Iterable[FoldTask], *,
-              n_jobs: int | None, n_threads: int | None, deadline: float | None,
-              error_score: Any = np.nan, lazy: bool = False) -> Iterator[FoldRecord]:
+              n_jobs: int | None, n_threads: int | None, error_score: Any = np.nan,
+              lazy: bool = False) -> Iterator[FoldRecord]:
     """Run ``tasks`` with joblib, yielding each record as it finishes (in any order).
 
     ``lazy``: draw each task from ``tasks`` only when a worker is free (one at a time, no
@@ -338,7 +337,7 @@ def run_tasks(setup: CVSetup, named: Mapping[str, Any], tasks: Iterable[FoldTask
     with broadcast_data(setup):
         yield from Parallel(n_jobs=n_jobs, return_as="generator_unordered", **dispatch)(
             delayed(run_fold)(t, named[t.candidate], setup, n_threads=n_threads,
-                              deadline=deadline, error_score=error_score)
+                              error_score=error_score)
             for t in tasks)
 
 

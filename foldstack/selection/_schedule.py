@@ -44,8 +44,6 @@ class TimeLimitedSchedule:
         The tasks to run, in any order; candidates are taken in ``order``.
     order : sequence of str
         The candidates, most useful first.  The first always runs to the end.
-    n_folds : int
-        Folds per candidate (a candidate's tasks may be fewer: some came from a cache).
     n_workers : int
         Tasks that run at once.
     deadline : float
@@ -59,8 +57,8 @@ class TimeLimitedSchedule:
     >>> from foldstack.selection._engine import FoldTask
     >>> now = [0.0]
     >>> tasks = [FoldTask(c, k, 0) for c in ("fast", "slow") for k in range(3)]
-    >>> schedule = TimeLimitedSchedule(tasks, ["fast", "slow"], n_folds=3, n_workers=1,
-    ...                                deadline=10.0, clock=lambda: now[0])
+    >>> schedule = TimeLimitedSchedule(tasks, ["fast", "slow"], n_workers=1, deadline=10.0,
+    ...                                clock=lambda: now[0])
     >>> handed = iter(schedule)
     >>> [next(handed).candidate for _ in range(3)]
     ['fast', 'fast', 'fast']
@@ -73,14 +71,14 @@ class TimeLimitedSchedule:
     (True, {'slow': 'its remaining 2 fold(s) need about 8 s; 6 s were left'})
     """
 
-    def __init__(self, tasks: Sequence[FoldTask], order: Sequence[str], *, n_folds: int,
-                 n_workers: int, deadline: float,
+    def __init__(self, tasks: Sequence[FoldTask], order: Sequence[str], *, n_workers: int,
+                 deadline: float,
                  clock: Callable[[], float] = time.time) -> None:
         self.order = [c for c in order if any(t.candidate == c for t in tasks)]
         self.pending = {c: sorted((t for t in tasks if t.candidate == c),
                                   key=lambda t: t.fold) for c in self.order}
         self.first = order[0] if order else None
-        self.n_folds, self.n_workers = n_folds, max(1, n_workers)
+        self.n_workers = max(1, n_workers)
         self.deadline, self.clock = deadline, clock
         self.started: dict[tuple[str, int], float] = {}
         self.durations: dict[str, list[float]] = {c: [] for c in self.order}

@@ -51,7 +51,7 @@ def test_run_fold_gives_a_typed_record_and_failures_are_records(small_numeric_bi
                    error_score=-1.0)
     assert bad.failed and "boom" in bad.message and "Traceback" in bad.error
     assert bad.test == {m.name: -1.0 for m in setup.metrics} and bad.model is None
-    late = run_fold(FoldTask("lr", 1, seed=1), named["lr"], setup, deadline=0.0)
+    late = run_fold(FoldTask("lr", 1, seed=1, start_by=0.0), named["lr"], setup)
     assert late.skipped and late.test == {}
 
 

@@ -21,7 +21,7 @@ class Clock:
 def _schedule(candidates, *, folds=5, workers=1, deadline=100.0):
     clock = Clock()
     tasks = [FoldTask(c, k, 0) for c in candidates for k in range(folds)]
-    return TimeLimitedSchedule(tasks, list(candidates), n_folds=folds, n_workers=workers,
+    return TimeLimitedSchedule(tasks, list(candidates), n_workers=workers,
                                deadline=deadline, clock=clock), clock
 
 
