@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 
@@ -38,6 +39,63 @@ class CountingClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X):
         return self.model_.predict(np.asarray(X, float))
+
+
+def rows_digest(X) -> str:
+    """A short digest of a numeric table's rows: tells one fold's training rows from another's."""
+    return hashlib.sha1(np.ascontiguousarray(np.asarray(X, float)).tobytes()).hexdigest()[:12]
+
+
+class TracedClassifier(ClassifierMixin, BaseEstimator):
+    """A logistic regression that logs ``start`` and ``end`` of every fit (pid, C, its rows'
+    digest) to ``log_path``, and never ends a fit in the process whose pid ``block_pid_path``
+    holds (it logs ``block`` and waits there until the process is killed).
+
+    ``sleep`` keeps each fit long enough that joblib sends tasks one at a time.
+    """
+
+    def __init__(self, log_path=None, block_pid_path=None, sleep=0.0, C=1.0):
+        self.log_path = log_path
+        self.block_pid_path = block_pid_path
+        self.sleep = sleep
+        self.C = C
+
+    def _log(self, event, X):
+        if self.log_path:
+            with open(self.log_path, "a") as fh:
+                fh.write(f"{event} {os.getpid()} {self.C!r} {rows_digest(X)}\n")
+
+    def fit(self, X, y):
+        X = np.asarray(X, float)
+        self._log("start", X)
+        doomed = self.block_pid_path and os.path.exists(self.block_pid_path)
+        if doomed and open(self.block_pid_path).read().strip() == str(os.getpid()):
+            self._log("block", X)
+            while True:  # until the test kills this process
+                time.sleep(0.05)
+        if self.sleep:
+            time.sleep(self.sleep)
+        self.model_ = LogisticRegression(C=self.C, max_iter=2000).fit(X, y)
+        self.classes_ = self.model_.classes_
+        self._log("end", X)
+        return self
+
+    def predict_proba(self, X):
+        return self.model_.predict_proba(np.asarray(X, float))
+
+    def predict(self, X):
+        return self.model_.predict(np.asarray(X, float))
+
+
+def read_trace(path) -> list[tuple[str, int, float, str]]:
+    """The (event, pid, C, rows digest) lines a :class:`TracedClassifier` logged."""
+    if not os.path.exists(path):
+        return []
+    out = []
+    for line in open(path).read().splitlines():
+        event, pid, c, digest = line.split()
+        out.append((event, int(pid), float(c), digest))
+    return out
 
 
 def count_fits(path) -> int:

@@ -175,6 +175,7 @@ def _run(fs: Any, opts: RunOptions, args: argparse.Namespace, X: Any, y: Any, ta
         # in AutoEnsemble*; a spent limit is still a (tiny) positive one (0 is refused)
         remaining = (None if budget is None else
                      max(1e-9, start + ENSEMBLE_SHARE_COMPLEMENT * budget - time.time()))
+        cv_start = time.time()
         if candidates:
             report = fs.selection.cross_validate_candidates(
                 candidates, X, y, cv=opts.cv, n_repeats=opts.repeats, groups=groups,
@@ -182,6 +183,8 @@ def _run(fs: Any, opts: RunOptions, args: argparse.Namespace, X: Any, y: Any, ta
                 time_limit=remaining, random_state=opts.seed, verbose=verbose)
         else:  # every model was tuned: start from an empty report on the same folds
             report = next(iter(tuned.values())).report.subset([])
+        run_info["phases"] = {"tune": round(cv_start - start, 2),
+                              "cv": round(time.time() - cv_start, 2)}
     if interrupt_requested():
         # a library turned the Ctrl-C into an error (a candidate marked failed): stop here
         raise KeyboardInterrupt

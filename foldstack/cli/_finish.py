@@ -49,6 +49,32 @@ def final_model(composition: Any) -> Any:
         # the CV record is for reporting, not prediction: keep the saved model small
         for attr in ("cv_report_", "oof_", "cv_oof_"):
             model.__dict__.pop(attr, None)
+        model = without_zero_weights(model)
+    return model
+
+
+def without_zero_weights(model: Any) -> Any:
+    """``model`` without the averaging members whose weight is zero (Caruana selection
+    leaves several): they change no prediction, yet would be saved and loaded, and each
+    predicts on every call.  Other models are returned as they are."""
+    weights = getattr(model, "weights_", None)
+    members = getattr(model, "estimators_", None)
+    if weights is None or members is None or len(weights) != len(members):
+        return model
+    weights = np.asarray(weights)
+    keep = np.flatnonzero(weights != 0)
+    if len(keep) == len(weights) or len(keep) == 0:
+        return model
+    from sklearn.utils import Bunch
+
+    names = list(model.named_estimators_)
+    model = copy.copy(model)
+    model.estimators_ = [members[i] for i in keep]
+    model.named_estimators_ = Bunch(**{names[i]: members[i] for i in keep})
+    model.weights_ = weights[keep]
+    logger.info("final model: %d member(s) of weight zero left out (%s)",
+                len(weights) - len(keep),
+                ", ".join(names[i] for i in range(len(names)) if i not in set(keep)))
     return model
 
 
@@ -98,13 +124,17 @@ def finish_run(report: Any, X: Any, y: Any, opts: Any, out: Path, run_info: dict
     from foldstack.report import data_summary
 
     files = RunFiles(out) if files is None else files
+    phases = dict(run_info.get("phases") or {})
+    clock = time.time()
     composition = compose_run(report, opts.ensemble)
     report, ensembles = composition.report, composition.ensembles
     chosen = composition.best_name
     diagnosis = diagnose(report)
     model = final_model(composition)
+    phases["ensembles"], clock = round(time.time() - clock, 2), time.time()
     install_model(save_model, model, out / "model", files, allow_pickle=bool(opts.allow_pickle),
-                  metadata={"schema": schema, "chosen": chosen, "task": report.task})
+                  metadata={"schema": schema, "chosen": chosen, "task": report.task},
+                  parts=[m for r in report.results.values() for m in r.fold_models or ()])
     with files.watch(out / "report"):
         report.save(out / "report")
     outputs = {name: out / name for name in ("leaderboard.csv", "oof.parquet",
@@ -119,15 +149,33 @@ def finish_run(report: Any, X: Any, y: Any, opts: Any, out: Path, run_info: dict
     with atomic_path(outputs["diagnosis.json"], inside=out) as tmp:
         diagnosis.to_json(tmp, orient="index", default_handler=str)
     status = {n: r.status for n, r in report.results.items()}
-    run_info = {**run_info, "status": "finished", "chosen": chosen,
+    # what a time limit cut short: configurations not run to the end, folds stopped early
+    notes = {n: r.note or (r.error or "").splitlines()[0] for n, r in report.results.items()
+             if r.note or r.status == "timeout"}
+    phases["files"] = round(time.time() - clock, 2)   # model, report and tables
+    run_info = {**run_info, "status": "finished", "chosen": chosen, "notes": notes,
+                "phases": phases,
                 "candidates": status, "seconds": round(time.time() - start, 2),
                 "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
                 "ensembles": {k: _describe(e) for k, e in ensembles.items()}}
     write_json(run_info, outputs["run.json"], inside=out)
     render_report(out, report=report, diagnosis=diagnosis, ensembles=ensembles)
+    store_once(out)
     if not quiet:
         print_leaderboard(report, diagnosis, out, chosen)
     return 0
+
+
+def store_once(out: Path) -> None:
+    """Hard-link the fold models' files that the cache, the report and the final model hold
+    alike, so that each takes its space once (each directory stays whole)."""
+    from foldstack.persist import link_duplicates
+
+    entries = sorted((out / "cache" / "tasks").glob("*/*"))
+    freed = link_duplicates([out / "model", out / "report" / "models", *entries])
+    if freed:
+        logger.info("stored each fold model once: %.1f MB of copies are hard links",
+                    freed / 2**20)
 
 
 def install_model(save_model: Any, model: Any, path: Path, files: RunFiles,

@@ -35,6 +35,7 @@ import shutil
 import tempfile
 import types
 import warnings
+import zlib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,12 @@ logger = logging.getLogger(__name__)
 FORMAT = 2
 _BOOSTERS = {LIGHTGBM_BOOSTER: ("lightgbm", ".txt"), CATBOOST_MODEL: ("catboost", ".json")}
 _ARRAYS = "arrays.bin"
+# a part's arrays (see ``parts`` of save_model): a file of their own, named arrays_<n>.bin
+_PART_ARRAYS = re.compile(r"arrays_[0-9]+\.bin")
+# Arrays files are stored zlib-compressed (fast level: trees' node arrays shrink about 4x)
+# when that saves at least a tenth; a file never expands more than this when read, so a file
+# from someone else cannot ask for much more memory than its own size.
+_MAX_EXPANSION = 64
 # tabm and rtdl_num_embeddings build the layers of networks with k > 1 or piecewise-linear
 # embeddings: their layout (the weights' names) is theirs
 _VERSIONED = ("numpy", "scipy", "pandas", "sklearn", "xgboost", "torch", "skorch", "tabm",
@@ -101,10 +108,14 @@ def _is_json(obj: Any) -> bool:
 class _Writer:
     """Turns an object into manifest nodes, arrays and side files under ``root``."""
 
-    def __init__(self, root: Path, allow_pickle: bool, classes: frozenset[str]) -> None:
+    def __init__(self, root: Path, allow_pickle: bool, classes: frozenset[str],
+                 parts: frozenset[int] = frozenset()) -> None:
         self.root, self.allow_pickle, self.classes = root, allow_pickle, classes
         self.arrays: list[tuple[int, np.ndarray]] = []
         self.size = 0
+        self.parts = parts           # ids of the objects whose arrays get a file of their own
+        self.compressed: list[str] = []   # arrays files written zlib-compressed
+        self.part: str | None = None  # the arrays file of the part being written, if any
         self.memo: dict[int, int] = {}
         self.alive: list[Any] = []   # keeps memoised objects alive so their ids stay unique
         self.n = 0
@@ -129,7 +140,22 @@ class _Writer:
             return self._node(obj, where)   # immutable values: written where they stand
         ref = self.memo[id(obj)] = len(self.memo)   # before the parts: a cycle becomes a ref
         self.alive.append(obj)
+        if id(obj) in self.parts and self.part is None:
+            return {**self._own_arrays(obj, where), "id": ref}
         return {**self._node(obj, where), "id": ref}
+
+    def _own_arrays(self, obj: Any, where: str) -> dict:
+        """``obj``'s node, its arrays in a file of their own: the same object saved in
+        another directory gives the same bytes (which a run stores once, as hard links)."""
+        name, path = self.file("arrays", ".bin")
+        outer = self.arrays, self.size
+        self.arrays, self.size, self.part = [], 0, name
+        try:
+            node = self._node(obj, where)
+            self.write_arrays(path)
+        finally:
+            (self.arrays, self.size), self.part = outer, None
+        return node
 
     def _node(self, obj: Any, where: str) -> dict:  # noqa: C901 - one branch per kind
         t = type(obj)
@@ -225,17 +251,25 @@ class _Writer:
         start = -(-self.size // 64) * 64
         self.arrays.append((start, data))
         self.size = start + data.nbytes
-        return {"$t": "array", "at": start, "shape": list(obj.shape), "fortran": fortran,
+        node = {"$t": "array", "at": start, "shape": list(obj.shape), "fortran": fortran,
                 "dtype": np.lib.format.dtype_to_descr(obj.dtype)}
+        if self.part is not None:
+            node["file"] = self.part
+        return node
 
-    def write_arrays(self) -> None:
+    def write_arrays(self, path: Path | None = None) -> None:
         if not self.arrays:
             return
-        with (self.root / _ARRAYS).open("wb") as fh:
-            for start, data in self.arrays:
-                fh.seek(start)
-                fh.write(data.tobytes())
-            fh.truncate(self.size)   # the file ends where the last (maybe empty) array does
+        path = path or self.root / _ARRAYS
+        raw = bytearray(self.size)   # ends where the last (maybe empty) array does
+        for start, data in self.arrays:
+            raw[start:start + data.nbytes] = data.tobytes()
+        packed = zlib.compress(raw, 1)
+        if len(packed) < 0.9 * len(raw) and len(raw) <= _MAX_EXPANSION * len(packed):
+            path.write_bytes(packed)
+            self.compressed.append(path.name)
+        else:
+            path.write_bytes(raw)
 
     def _pickle(self, obj: Any, untrusted: list[str], where: str) -> dict:
         if not self.allow_pickle:
@@ -324,7 +358,8 @@ def _sha256(path: Path) -> str:
 
 
 def save_model(model: Any, path: str | os.PathLike, *, metadata: dict | None = None,
-               allow_pickle: bool = False, trusted: Iterable[str] = ()) -> Path:
+               allow_pickle: bool = False, trusted: Iterable[str] = (),
+               parts: Iterable[Any] = ()) -> Path:
     """Save a fitted model to directory ``path`` in a form that loads without running code.
 
     Parameters
@@ -344,6 +379,11 @@ def save_model(model: Any, path: str | os.PathLike, *, metadata: dict | None = N
     trusted : iterable of str, default=()
         Exact ``module.ClassName`` names of classes of your own code (e.g. a custom
         estimator) to store as data like foldstack's own; loading needs the same names.
+    parts : iterable of objects, default=()
+        Objects inside ``model`` (e.g. fold models) whose arrays go to a file of their own
+        rather than into the shared ``arrays.bin``: the same object saved in two
+        directories then gives two identical files, which
+        :func:`~foldstack.persist.link_duplicates` stores once.
 
     Returns
     -------
@@ -368,12 +408,14 @@ def save_model(model: Any, path: str | os.PathLike, *, metadata: dict | None = N
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}-"))
     try:
-        writer = _Writer(tmp, allow_pickle, CLASSES | frozenset(trusted))
+        writer = _Writer(tmp, allow_pickle, CLASSES | frozenset(trusted),
+                         frozenset(id(p) for p in parts))
         tree = writer.node(model)
         writer.write_arrays()
         files = {p.name: _sha256(p) for p in sorted(tmp.iterdir())}
         manifest = {"format": FORMAT, "versions": library_versions(), "files": files,
-                    "pickle": writer.pickled, "tree": tree, "metadata": metadata or {}}
+                    "zlib": writer.compressed, "pickle": writer.pickled, "tree": tree,
+                    "metadata": metadata or {}}
         (tmp / "manifest.json").write_text(json.dumps(manifest, separators=(",", ":")))
         if path.exists():
             shutil.rmtree(path)
@@ -448,12 +490,16 @@ def load_model(path: str | os.PathLike, *, allow_pickle: bool = False,
     path = Path(path)
     manifest = read_manifest(path)
     reader = _Reader(path, manifest["files"], allow_pickle, CLASSES | frozenset(trusted))
+    packed = manifest.get("zlib") or []
+    if not isinstance(packed, list):
+        raise UnsafeModelError(f"'{path}' is damaged: its manifest's 'zlib' is not a list.")
     for name, digest in manifest["files"].items():
         file = path / name
         if not isinstance(name, str) or Path(name).name != name or name.startswith(".") or \
                 not file.is_file():
             raise UnsafeModelError(f"'{path}' lacks the file {name!r} listed in its manifest.")
-        if (reader.read_arrays(file) if name == _ARRAYS else _sha256(file)) != digest:
+        arrays = name == _ARRAYS or _PART_ARRAYS.fullmatch(name)
+        if (reader.read_arrays(file, name in packed) if arrays else _sha256(file)) != digest:
             raise UnsafeModelError(
                 f"'{file}' was modified after saving (its SHA-256 does not match the "
                 "manifest); refusing to load it. Save the model again.")
@@ -487,7 +533,7 @@ class _Reader:
         self.root, self.files, self.allow_pickle = root, files, allow_pickle
         self.classes = classes
         self.memo: dict[int, Any] = {}
-        self._arrays: bytearray | None = None
+        self._arrays: dict[str, bytearray] = {}   # file name -> its bytes
         self._dtypes: dict[str, np.dtype] = {}
 
     def _file(self, name: Any) -> Path:
@@ -496,17 +542,33 @@ class _Reader:
                                    "list with a checksum.")
         return self.root / name
 
-    def read_arrays(self, path: Path) -> str:
-        """Read ``arrays.bin`` once, straight into one buffer; return its SHA-256."""
-        self._arrays = bytearray(path.stat().st_size)
+    def read_arrays(self, path: Path, compressed: bool = False) -> str:
+        """Read an arrays file once into one buffer (decompressed, at most
+        ``_MAX_EXPANSION`` times its size); return the SHA-256 of the file as stored."""
+        stored = bytearray(path.stat().st_size)
         with path.open("rb") as fh:
-            fh.readinto(self._arrays)
-        return hashlib.sha256(self._arrays).hexdigest()
+            fh.readinto(stored)
+        digest = hashlib.sha256(stored).hexdigest()
+        if not compressed:
+            self._arrays[path.name] = stored
+            return digest
+        inflate = zlib.decompressobj()
+        try:
+            raw = inflate.decompress(stored, _MAX_EXPANSION * len(stored))
+        except zlib.error as exc:
+            raise UnsafeModelError(f"'{path}' is damaged ({exc}).") from None
+        if not inflate.eof:
+            raise UnsafeModelError(f"'{path}' is damaged or expands more than "
+                                   f"{_MAX_EXPANSION} times its size; refusing it.")
+        self._arrays[path.name] = bytearray(raw)
+        return digest
 
     def array(self, node: dict) -> np.ndarray:
-        """A writable view into the buffer of ``arrays.bin``."""
-        if self._arrays is None:
-            raise UnsafeModelError(f"The manifest does not list {_ARRAYS}.")
+        """A writable view into the buffer of ``arrays.bin`` (or of a part's own file)."""
+        name = node.get("file", _ARRAYS)
+        buffer = self._arrays.get(name) if isinstance(name, str) else None
+        if buffer is None:
+            raise UnsafeModelError(f"The manifest does not list the arrays file {name!r}.")
         key = json.dumps(node["dtype"])
         dtype = self._dtypes.get(key)
         if dtype is None:
@@ -515,7 +577,7 @@ class _Reader:
         if dtype.hasobject or min(shape, default=1) < 0:
             raise UnsafeModelError(f"Refusing an array of dtype {dtype} / shape {shape}.")
         count = math.prod(shape)
-        flat = np.frombuffer(self._arrays, dtype=dtype, count=count, offset=int(node["at"]))
+        flat = np.frombuffer(buffer, dtype=dtype, count=count, offset=int(node["at"]))
         if node["fortran"]:
             return flat.reshape(shape[::-1]).T
         return flat.reshape(shape)

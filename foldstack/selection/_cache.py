@@ -102,6 +102,7 @@ class TaskCache:
 
         try:
             save_model(record.to_state(), self._path(record.key),
-                       allow_pickle=self.allow_pickle, trusted=self.trusted)
+                       allow_pickle=self.allow_pickle, trusted=self.trusted,
+                       parts=() if record.model is None else (record.model,))
         except UnsafeModelError as exc:
             logger.info("not caching %s: %s", record.key, exc)

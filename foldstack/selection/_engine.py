@@ -44,7 +44,12 @@ from foldstack.selection._scoring import Metric, resolve_scoring, score_predicti
 from foldstack.selection._splits import make_splits, make_splitter
 from foldstack.utils._deadline import Deadline, fit_deadline
 from foldstack.utils._indexing import take_rows
-from foldstack.utils._parallel import broadcast_data, interrupt_count, limited_threads
+from foldstack.utils._parallel import (
+    broadcast_data,
+    fit_threads,
+    interrupt_count,
+    limited_threads,
+)
 from foldstack.utils._random import derive_seed, seeded_globals, set_random_states
 
 
@@ -264,6 +269,7 @@ def fit_clone(estimator: Any, X: Any, y: np.ndarray, seed: int,
     """A clone of ``estimator`` with every unset seed derived from ``seed``, fitted on
     ``X, y`` under ``n_threads`` threads; returns it and the seconds ``fit`` took."""
     est = set_random_states(clone(estimator), seed)
+    n_threads = fit_threads(n_threads, len(y), _n_columns(X))
     with seeded_globals(seed), limited_threads(n_threads, est):
         t0 = time.perf_counter()
         est.fit(X, y)
@@ -288,6 +294,7 @@ def run_fold(task: FoldTask, estimator: Any, setup: CVSetup, *, n_threads: int |
     metrics, codes, y = setup.metrics, setup.codes, setup.y_fit
     est = set_random_states(clone(estimator), task.seed)
     interrupts = interrupt_count()
+    n_threads = fit_threads(n_threads, len(tr), _n_columns(setup.X))
     try:
         with seeded_globals(task.seed), limited_threads(n_threads, est), fit_deadline(stop):
             X_tr, y_tr = take_rows(setup.X, tr), y[tr]
@@ -318,8 +325,15 @@ def run_fold(task: FoldTask, estimator: Any, setup: CVSetup, *, n_threads: int |
             error="".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
             message=f"{type(exc).__name__}: {exc}")
     return FoldRecord(task.candidate, task.fold, task.key, test=test, train=train,
-                      fit_time=fit_time, predict_time=predict_time, oof=pred_va, model=est,
+                      fit_time=fit_time, predict_time=predict_time,
+                      oof=pred_va.astype(np.float32), model=est,
                       cut=stop is not None and stop.hit)
+
+
+def _n_columns(X: Any) -> int:
+    """Columns of a table, array or sparse matrix (1 for a list of documents)."""
+    shape = getattr(X, "shape", None)
+    return int(shape[1]) if shape is not None and len(shape) == 2 else 1
 
 
 def run_tasks(setup: CVSetup, named: Mapping[str, Any], tasks: Iterable[FoldTask], *,
@@ -407,7 +421,9 @@ def candidate_result(name: str, estimator: Any, records: Sequence[FoldRecord | N
             total[va] += r.oof
             count[va] += 1
         with np.errstate(invalid="ignore", divide="ignore"):
-            oof = total / (count if width is None else count[:, None])
+            # float32: half the memory of every candidate's record; fold scores were
+            # computed from the full-precision predictions in the task
+            oof = (total / (count if width is None else count[:, None])).astype(np.float32)
         fold_models = tuple(r.model for r in records)
     return CandidateResult(
         name=name, estimator=clone(estimator), kind="model", status=status,

@@ -380,11 +380,14 @@ class CVReport:
         models = {n: [r.estimator, list(r.fold_models) if r.fold_models else None]
                   for n, r in self.results.items()}
         stored = list(models)
+        # each fold model's arrays in a file of their own: the same bytes as in a run's cache
+        # and final model, which foldstack cv then stores once (persist.link_duplicates)
+        parts = [m for r in self.results.values() for m in r.fold_models or ()]
         try:   # one directory: an ensemble's members and the fold models are stored once
-            save_model(models, path / "models", allow_pickle=allow_pickle)
+            save_model(models, path / "models", allow_pickle=allow_pickle, parts=parts)
         except UnsafeModelError as exc:
             stored = [n for n in models if _saves_safely(models[n])]
-            save_model({n: models[n] for n in stored}, path / "models")
+            save_model({n: models[n] for n in stored}, path / "models", parts=parts)
             warnings.warn(f"The report's models of {sorted(set(models) - set(stored))} are not "
                           f"saved: {exc} Scores and OOF predictions are.", DataWarning,
                           stacklevel=2)

@@ -45,6 +45,24 @@ def threads_per_task(n_jobs: int | None) -> int | None:
     return max(1, (os.cpu_count() or 1) // workers)
 
 
+# A fit on fewer cells (training rows x columns) than this runs on one thread when nothing
+# else sets its threads: it gains little from more, and on a busy machine an OpenMP pool
+# whose threads wait for a core makes every step wait (bench/contention.py, "sizes").
+SMALL_FIT_CELLS = 3_000
+
+
+def fit_threads(n_threads: int | None, n_rows: int, n_columns: int) -> int | None:
+    """Threads of one fit: ``n_threads`` when set (a share of the cores), else one for a
+    small fit (see :data:`SMALL_FIT_CELLS`), else None (the libraries' defaults).
+
+    >>> fit_threads(None, 200, 8), fit_threads(None, 50_000, 8), fit_threads(4, 200, 8)
+    (1, None, 4)
+    """
+    if n_threads is not None:
+        return n_threads
+    return 1 if n_rows * max(1, n_columns) < SMALL_FIT_CELLS else None
+
+
 def _threaded(owner: Any) -> bool:
     """Estimators whose ``n_jobs`` starts threads (others, e.g. LogisticRegression since
     scikit-learn 1.8, ignore it and warn)."""

@@ -93,7 +93,24 @@ def test_cv_writes_every_output(run, churn_files):
     assert {"foldstack", "sklearn", "xgboost", "torch", "skorch", "pandas"} <= set(
         info["versions"])
     assert info["status"] == "finished" and info["chosen"] in board.index
+    assert set(info["phases"]) == {"tune", "cv", "ensembles", "files"}
+    assert all(v >= 0 for v in info["phases"].values()) and info["notes"] == {}
     assert "linear" in proc.stdout and "final model" in proc.stdout
+
+
+def test_each_fold_model_is_stored_once(run):
+    """The cache, the report and the final model each hold the fold models, as whole
+    directories; the files they share are hard links to one copy."""
+    out, _ = run
+    cached = [p for p in (out / "cache" / "tasks").glob("*/*/arrays_*.bin")]
+    reported = list((out / "report" / "models").glob("arrays_*.bin"))
+    boosters = list((out / "report" / "models").glob("xgboost_*.ubj"))
+    assert len(cached) >= 9 and reported and boosters     # 3 candidates x 3 folds
+    for p in reported + boosters:     # every fold model file of the report is in the cache
+        assert any(p.samefile(q) for q in (out / "cache" / "tasks").glob(f"*/*/*{p.suffix}")), p
+    final = [p for p in (out / "model").iterdir() if p.name != "manifest.json"]
+    shared = [p for p in final if any(p.samefile(q) for q in reported + boosters)]
+    assert shared, "the final model shares no file with the report"
 
 
 def test_report_html_is_parsed_escaped_and_self_contained(run):

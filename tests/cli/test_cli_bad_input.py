@@ -116,6 +116,7 @@ def test_tune_and_time_limit(data, capsys):
     assert code == 0 and "deprecated" not in err
     info = json.loads((data / "late" / "run.json").read_text())
     assert info["candidates"] == {"linear": "ok", "xgboost": "timeout"}
+    assert list(info["notes"]) == ["xgboost"] and "time limit" in info["notes"]["xgboost"]
     board = pd.read_csv(data / "late" / "leaderboard.csv", index_col=0)
     assert board.loc["xgboost", "status"] == "timeout"
 

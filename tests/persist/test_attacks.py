@@ -9,6 +9,7 @@ be refused with :class:`UnsafeModelError`.
 import json
 import os
 import pickle
+import zlib
 
 import joblib
 import numpy as np
@@ -51,6 +52,14 @@ def rewrite(path, change):
     manifest["files"] = {p.name: _sha256(p) for p in sorted(path.iterdir())
                          if p.name != "manifest.json"}
     (path / "manifest.json").write_text(json.dumps(manifest))
+
+
+def find_array(node):
+    """The first array node of a manifest's tree."""
+    if isinstance(node, dict) and node.get("$t") == "array":
+        return node
+    parts = node.values() if isinstance(node, dict) else node if isinstance(node, list) else []
+    return next(filter(None, map(find_array, parts)), None)
 
 
 def func_step(manifest):
@@ -152,21 +161,29 @@ def test_planted_pickle_node_needs_allow_pickle(saved, marker, pickled_flag):
 
 
 def test_arrays_file_read_as_objects_or_out_of_bounds_is_refused(saved, marker):
-    def find_array(node):
-        if isinstance(node, dict) and node.get("$t") == "array":
-            return node
-        parts = node.values() if isinstance(node, dict) else node if isinstance(
-            node, list) else []
-        return next(filter(None, map(find_array, parts)), None)
-
     (saved / "arrays.bin").write_bytes(pickle.dumps(Payload(marker)))
     for change in ({"dtype": "|O"}, {"dtype": [["a", "|O"]]}, {"at": 10 ** 9},
                    {"shape": [10 ** 9]}, {"shape": [-1]}):
-        rewrite(saved, lambda manifest, path, change=change: find_array(
-            manifest["tree"]).update(change))
-        with pytest.raises(UnsafeModelError):
+        def plant(manifest, path, change=change):
+            manifest["zlib"] = []     # the planted bytes are read as they are
+            find_array(manifest["tree"]).update(change)
+
+        rewrite(saved, plant)
+        with pytest.raises(UnsafeModelError, match="Refusing|damaged"):
             load_model(saved)
     assert not marker.exists()
+
+
+@pytest.mark.parametrize("content", [zlib.compress(bytes(200 * 2**20), 9), b"not zlib"])
+def test_a_compressed_arrays_file_that_expands_too_much_or_is_not_zlib_is_refused(saved,
+                                                                                 content):
+    def plant(manifest, path):
+        (path / "arrays.bin").write_bytes(content)
+        manifest["zlib"] = ["arrays.bin"]
+
+    rewrite(saved, plant)
+    with pytest.raises(UnsafeModelError, match="damaged|expands more than"):
+        load_model(saved)
 
 
 def test_pipeline_memory_pointing_at_planted_pickles_is_refused(saved, marker, tmp_path):
@@ -227,11 +244,13 @@ def test_tree_indices_out_of_range_are_refused_before_any_predict(tmp_path, fiel
 
     def change(manifest, path):
         nodes = _find(manifest["tree"], "construct")["state"]["items"]["nodes"]
-        buf = bytearray((path / "arrays.bin").read_bytes())
+        packed = "arrays.bin" in manifest["zlib"]     # stored compressed: edit the bytes
+        buf = (path / "arrays.bin").read_bytes()
+        buf = bytearray(zlib.decompress(buf) if packed else buf)
         dtype = np.lib.format.descr_to_dtype([tuple(f) for f in nodes["dtype"]])
         arr = np.frombuffer(buf, dtype=dtype, count=nodes["shape"][0], offset=nodes["at"])
         arr[field][0] = value
-        (path / "arrays.bin").write_bytes(bytes(buf))
+        (path / "arrays.bin").write_bytes(zlib.compress(bytes(buf)) if packed else bytes(buf))
     rewrite(path, change)
     with pytest.raises(UnsafeModelError, match="out of range"):
         load_model(path)
@@ -363,3 +382,12 @@ def test_catboost_models_pointing_outside_are_refused(tmp_path, edit, words):
     rewrite(path, change)
     with pytest.raises(UnsafeModelError, match=words):
         load_model(path)
+
+
+def test_an_array_naming_an_unlisted_or_foreign_file_is_refused(saved, marker):
+    for name in ("arrays_99.bin", "manifest.json", "../arrays.bin", 7):
+        rewrite(saved, lambda manifest, path, name=name: find_array(
+            manifest["tree"]).update(file=name))
+        with pytest.raises(UnsafeModelError, match="arrays file"):
+            load_model(saved)
+    assert not marker.exists()

@@ -144,3 +144,50 @@ def test_save_model_does_not_write_through_a_link(tmp_path):
     with pytest.raises(InvalidParameterError, match="symbolic link"):
         save_model({"a": 1}, tmp_path / "model")
     assert (tmp_path / "precious" / "keep.txt").read_text() == "mine"
+
+
+def test_a_part_gets_the_same_file_wherever_it_is_saved_and_links_store_it_once(
+        fitted, credit, tmp_path):
+    X, _ = credit
+    rf, lin = fitted["random_forest"], fitted["linear"]
+    a = save_model({"members": [lin, rf]}, tmp_path / "a", parts=[rf, lin])
+    b = save_model((rf, "something else before it", lin), tmp_path / "b", parts=[rf])
+
+    def part_files(path):
+        return {p.read_bytes() for p in path.glob("arrays_*.bin")}
+
+    assert part_files(a) & part_files(b)              # rf's arrays: the same bytes in both
+    freed = fs.persist.link_duplicates([a, b, tmp_path / "missing"])
+    assert freed > 0
+    assert any(p.samefile(q) for p in a.glob("arrays_*.bin") for q in b.glob("arrays_*.bin"))
+    for path, model in ((a, load_model(a)["members"][1]), (b, load_model(b)[0])):
+        np.testing.assert_array_equal(model.predict_proba(X.head(30)),
+                                      rf.predict_proba(X.head(30)))
+        assert path.is_dir()
+    assert fs.persist.link_duplicates([a, b]) == 0     # already one copy
+    # each directory stays whole: deleting one leaves the other loadable
+    import shutil
+    shutil.rmtree(a)
+    np.testing.assert_array_equal(load_model(b)[0].predict_proba(X.head(30)),
+                                  rf.predict_proba(X.head(30)))
+
+
+def test_link_duplicates_compares_contents_not_names_or_manifests(tmp_path):
+    for d, content in (("a", b"1" * 64), ("b", b"2" * 64), ("c", b"1" * 64)):
+        (tmp_path / d).mkdir()
+        (tmp_path / d / "same_name.bin").write_bytes(content)
+    assert fs.persist.link_duplicates([tmp_path / d for d in "abc"]) == 64
+    assert (tmp_path / "a" / "same_name.bin").samefile(tmp_path / "c" / "same_name.bin")
+    assert (tmp_path / "b" / "same_name.bin").read_bytes() == b"2" * 64
+
+
+def test_tree_arrays_are_stored_compressed_and_load_exactly(fitted, credit, tmp_path):
+    X, _ = credit
+    rf = fitted["random_forest"]
+    path = save_model(rf, tmp_path / "rf")
+    manifest = read_manifest(path)
+    assert manifest["zlib"] == ["arrays.bin"]
+    trees = rf.named_steps["model"].estimators_
+    raw = sum(t.tree_.__getstate__()["nodes"].nbytes + t.tree_.value.nbytes for t in trees)
+    assert (path / "arrays.bin").stat().st_size < raw / 2
+    np.testing.assert_array_equal(load_model(path).predict_proba(X), rf.predict_proba(X))
