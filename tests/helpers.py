@@ -46,19 +46,17 @@ def rows_digest(X) -> str:
     return hashlib.sha1(np.ascontiguousarray(np.asarray(X, float)).tobytes()).hexdigest()[:12]
 
 
-class TracedClassifier(ClassifierMixin, BaseEstimator):
-    """A logistic regression that logs ``start`` and ``end`` of every fit (pid, C, its rows'
-    digest) to ``log_path``, and never ends a fit in the process whose pid ``block_pid_path``
-    holds (it logs ``block`` and waits there until the process is killed).
+class TracedClassifier(CountingClassifier):
+    """A :class:`CountingClassifier` that logs ``start`` and ``end`` of every fit (pid, C, its
+    rows' digest) to ``log_path``, and never ends a fit in the process whose pid
+    ``block_pid_path`` holds (it logs ``block`` and waits there until the process is killed).
 
     ``sleep`` keeps each fit long enough that joblib sends tasks one at a time.
     """
 
     def __init__(self, log_path=None, block_pid_path=None, sleep=0.0, C=1.0):
-        self.log_path = log_path
+        super().__init__(log_path=log_path, sleep=sleep, C=C)
         self.block_pid_path = block_pid_path
-        self.sleep = sleep
-        self.C = C
 
     def _log(self, event, X):
         if self.log_path:
@@ -79,12 +77,6 @@ class TracedClassifier(ClassifierMixin, BaseEstimator):
         self.classes_ = self.model_.classes_
         self._log("end", X)
         return self
-
-    def predict_proba(self, X):
-        return self.model_.predict_proba(np.asarray(X, float))
-
-    def predict(self, X):
-        return self.model_.predict(np.asarray(X, float))
 
 
 def read_trace(path) -> list[tuple[str, int, float, str]]:

@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 from collections.abc import Iterable
 from pathlib import Path
 
+from foldstack.persist._model_io import _sha256
+
 logger = logging.getLogger(__name__)
-
-
-def _digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def link_duplicates(dirs: Iterable[str | os.PathLike]) -> int:
@@ -51,7 +44,7 @@ def link_duplicates(dirs: Iterable[str | os.PathLike]) -> int:
             continue
         first: dict[str, Path] = {}
         for path in paths:
-            keep = first.setdefault(_digest(path), path)
+            keep = first.setdefault(_sha256(path), path)
             if keep is path or keep.samefile(path):
                 continue
             tmp = path.with_name(f".{path.name}.link")
