@@ -154,6 +154,11 @@ import pandas as pd, xgboost
 from sklearn.metrics import roc_auc_score
 train, test = pd.read_parquet(sys.argv[1]), pd.read_parquet(sys.argv[2])
 y, y_test = (train.pop("y") == sys.argv[3]).astype(int), (test.pop("y") == sys.argv[3])
+for col in train.columns:      # text columns as categories, the same levels in both parts
+    if not (pd.api.types.is_numeric_dtype(train[col])
+            or isinstance(train[col].dtype, pd.CategoricalDtype)):
+        kind = pd.CategoricalDtype(sorted(set(train[col].dropna()) | set(test[col].dropna())))
+        train[col], test[col] = train[col].astype(kind), test[col].astype(kind)
 t = time.perf_counter()
 model = xgboost.XGBClassifier(enable_categorical=True).fit(train, y)
 fit = time.perf_counter() - t
