@@ -62,19 +62,19 @@ def without_zero_weights(model: Any) -> Any:
     if weights is None or members is None or len(weights) != len(members):
         return model
     weights = np.asarray(weights)
-    keep = np.flatnonzero(weights != 0)
-    if len(keep) == len(weights) or len(keep) == 0:
+    keep = weights != 0
+    if keep.all() or not keep.any():
         return model
     from sklearn.utils import Bunch
 
     names = list(model.named_estimators_)
     model = copy.copy(model)
-    model.estimators_ = [members[i] for i in keep]
-    model.named_estimators_ = Bunch(**{names[i]: members[i] for i in keep})
+    model.estimators_ = [m for m, k in zip(members, keep) if k]
+    model.named_estimators_ = Bunch(**{n: m for n, m, k in zip(names, members, keep) if k})
     model.weights_ = weights[keep]
-    logger.info("final model: %d member(s) of weight zero left out (%s)",
-                len(weights) - len(keep),
-                ", ".join(names[i] for i in range(len(names)) if i not in set(keep)))
+    dropped = [n for n, k in zip(names, keep) if not k]
+    logger.info("final model: %d member(s) of weight zero left out (%s)", len(dropped),
+                ", ".join(dropped))
     return model
 
 
@@ -134,7 +134,7 @@ def finish_run(report: Any, X: Any, y: Any, opts: Any, out: Path, run_info: dict
     phases["ensembles"], clock = round(time.time() - clock, 2), time.time()
     install_model(save_model, model, out / "model", files, allow_pickle=bool(opts.allow_pickle),
                   metadata={"schema": schema, "chosen": chosen, "task": report.task},
-                  parts=[m for r in report.results.values() for m in r.fold_models or ()])
+                  parts=[m for models in report.fold_models.values() for m in models])
     with files.watch(out / "report"):
         report.save(out / "report")
     outputs = {name: out / name for name in ("leaderboard.csv", "oof.parquet",

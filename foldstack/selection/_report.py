@@ -382,7 +382,7 @@ class CVReport:
         stored = list(models)
         # each fold model's arrays in a file of their own: the same bytes as in a run's cache
         # and final model, which foldstack cv then stores once (persist.link_duplicates)
-        parts = [m for r in self.results.values() for m in r.fold_models or ()]
+        parts = [m for models in self.fold_models.values() for m in models]
         try:   # one directory: an ensemble's members and the fold models are stored once
             save_model(models, path / "models", allow_pickle=allow_pickle, parts=parts)
         except UnsafeModelError as exc:
