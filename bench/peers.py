@@ -21,7 +21,8 @@ Systems:
 - ``flaml``: ``AutoML().fit(X, y, task=..., time_budget=budget, metric=..., seed=0)``;
 - ``h2o``: ``H2OAutoML(max_runtime_secs=budget, seed=0, sort_metric=...)`` on a local H2O
   server (Java);
-- ``foldstack``: ``AutoEnsembleClassifier/Regressor(time_limit=budget)`` (foldstack's venv);
+- ``foldstack``: ``AutoEnsembleClassifier/Regressor(time_limit=budget, n_jobs=-1)``
+  (foldstack's venv; a worker per core, as every peer uses all cores by default);
   ``bench/peers_run.py`` gives it the time AutoGluon medium used on the set;
 - ``sklearn_stack``: ``StackingClassifier/Regressor(cv=5)`` over a one-hot + logistic/ridge
   pipeline, a default xgboost and a plain skorch 2x128 MLP (needs xgboost, skorch, torch: run
@@ -179,12 +180,12 @@ def fit_h2o(s: Split, budget: float, threads: int | None, verbose: bool,
 def fit_foldstack(s: Split, budget: float, threads: int | None, verbose: bool,
                   presets: str) -> tuple[object, dict]:
     """Fit ``fs.AutoEnsembleClassifier/Regressor(time_limit=budget)`` (foldstack's venv);
-    the contract of :func:`fit_autogluon`.  ``threads`` is its ``n_jobs`` (None: one
-    worker)."""
+    the contract of :func:`fit_autogluon`.  ``threads`` is its ``n_jobs`` (None: -1, a
+    worker per core, as the peers use every core by default)."""
     import foldstack as fs
 
     cls = fs.AutoEnsembleRegressor if s.task == "regression" else fs.AutoEnsembleClassifier
-    auto = cls(time_limit=budget, n_jobs=threads, random_state=0,
+    auto = cls(time_limit=budget, n_jobs=threads or -1, random_state=0,
                verbose=int(verbose)).fit(s.X_train, s.y_train)
 
     def predict(X: pd.DataFrame) -> tuple:

@@ -5,6 +5,7 @@ zero-shot selection of an ordered list per task (as TabRepo does).
     python -m bench.portfolio --sets biopsy oj    # some sets only (screening)
     python -m bench.portfolio --select            # only the selection, from stored units
     python -m bench.portfolio --workers 2         # two processes, sets shared between them
+    python -m bench.portfolio --costs             # only the cost model, into the package file
 
 **Units.**  Every configuration of :data:`CONFIGS` (families: linear, LightGBM, CatBoost,
 xgboost, the network, random forest, extra trees; each built by ``foldstack.models``'s
@@ -27,6 +28,12 @@ steps (score after each step, cumulative mean fit seconds per fold) go to
 prefix whose cumulative mean fit time per fold is about that of the four default candidates,
 ``fs.models.DEFAULT_NAMES``, at most ``COST_SLACK`` = 1.1 times it, on the same units), go to
 ``foldstack/models/portfolio.json``, which ``fs.models.portfolio`` reads.
+
+**Costs.**  Per configuration, a least-squares fit on all its units of ``log(fit seconds per
+fold) = a + b log(Mcells) + c log(outputs)`` (``Mcells``: fold rows x raw columns / 1e6;
+``outputs``: classes of a multiclass target, else 1): the a-priori cost under a time limit
+(``fs.models.expected_fold_seconds``; ``bench/schedule_sim.py`` measures how it is used).
+Units only, no OOF predictions: ``--costs`` rewrites just this part of the package file.
 """
 
 from __future__ import annotations
@@ -84,6 +91,7 @@ class PortfolioConfig:
 
 CONFIGS: dict[str, PortfolioConfig] = {
     "linear": PortfolioConfig("linear"),
+    "linear_cv": PortfolioConfig("linear_cv"),
     "lightgbm": PortfolioConfig("lightgbm"),
     "lightgbm_small_leaves": PortfolioConfig("lightgbm", {
         "num_leaves": 15, "min_child_samples": 10, "min_data_per_group": 10,
@@ -100,6 +108,25 @@ CONFIGS: dict[str, PortfolioConfig] = {
     "mlp_one_seed": PortfolioConfig("mlp", {"n_seeds": 1}),
     "random_forest": PortfolioConfig("random_forest"),
     "extra_trees": PortfolioConfig("extra_trees"),
+    # cheap boosting variants (added 2026-12-02): more to choose from where time remains
+    "lightgbm_slow_wide": PortfolioConfig("lightgbm", {
+        "num_leaves": 64, "learning_rate": 0.02, "min_child_samples": 10,
+        "subsample": 0.8, "colsample_bytree": 0.7, "reg_lambda": 1.0}),
+    "lightgbm_tiny_leaves": PortfolioConfig("lightgbm", {
+        "num_leaves": 8, "learning_rate": 0.1, "min_child_samples": 5,
+        "min_data_per_group": 5}),
+    "lightgbm_regularised": PortfolioConfig("lightgbm", {
+        "min_child_samples": 30, "subsample": 0.7, "colsample_bytree": 0.6,
+        "reg_lambda": 5.0, "reg_alpha": 1.0}),
+    "xgboost_deep": PortfolioConfig("xgboost", {
+        "model__max_depth": 8, "model__learning_rate": 0.03,
+        "model__colsample_bytree": 0.6}),
+    "xgboost_depth4": PortfolioConfig("xgboost", {
+        "model__max_depth": 4, "model__colsample_bytree": 0.9,
+        "model__min_child_weight": 0.5}),
+    "xgboost_regularised": PortfolioConfig("xgboost", {
+        "model__reg_lambda": 5.0, "model__reg_alpha": 0.5, "model__colsample_bytree": 0.5,
+        "model__min_child_weight": 3.0}),
 }
 
 
@@ -169,6 +196,41 @@ def run(names: list[str], sets: list[str], seeds: tuple) -> None:
             s = _suite.make_split(set_name, seed, N_FOLDS, MAX_TRAIN_ROWS)
             for name in names:
                 run_unit(name, s)
+
+
+# ---------------------------------------------------------------------------- costs
+
+def unit_shapes(units: pd.DataFrame) -> pd.DataFrame:
+    """``units`` with ``mcells`` (fold rows x raw columns / 1e6) and ``outputs``."""
+    shapes = {}
+    for name in units["set"].unique():
+        X, y, task = _suite.load(name)
+        shapes[name] = (X.shape[1], y.nunique() if task == "multiclass" else 1)
+    out = units.copy()
+    out["mcells"] = [n * (N_FOLDS - 1) / N_FOLDS * shapes[s][0] / 1e6
+                     for n, s in zip(out["n_train"], out["set"])]
+    out["outputs"] = out["set"].map(lambda s: shapes[s][1])
+    return out
+
+
+def cost_model(units: pd.DataFrame) -> dict[str, list[float]]:
+    """Per configuration ``[a, b, c]`` of the cost model (module notes), from ``units`` with
+    :func:`unit_shapes`' columns."""
+    costs = {}
+    for name, g in units.groupby("config", sort=True):
+        A = np.c_[np.ones(len(g)), np.log(g["mcells"]), np.log(g["outputs"])]
+        coef, *_ = np.linalg.lstsq(A, np.log(g["fit_s"].to_numpy(float)), rcond=None)
+        costs[str(name)] = [round(float(v), 4) for v in coef]
+    return costs
+
+
+def write_costs(names: list[str]) -> dict:
+    """Put the cost model of ``names`` into the package file; return it."""
+    costs = cost_model(unit_shapes(_units(names)))
+    data = json.loads(PACKAGE_FILE.read_text())
+    data["costs"] = costs
+    PACKAGE_FILE.write_text(json.dumps(data, indent=1) + "\n")
+    return costs
 
 
 # ---------------------------------------------------------------------------- selection
@@ -270,9 +332,38 @@ def write_package_file(steps: pd.DataFrame, seeds: tuple, sets: list[str]) -> di
                         for n in frame["config"]]}
     data = {"format": 1, "made_by": "python -m bench.portfolio", "commit": commit,
             "date": time.strftime("%Y-%m-%d"), "seeds": list(seeds), "sets": sets,
-            "n_folds": N_FOLDS, "max_train_rows": MAX_TRAIN_ROWS, "tasks": tasks}
+            "n_folds": N_FOLDS, "max_train_rows": MAX_TRAIN_ROWS, "tasks": tasks,
+            "costs": cost_model(unit_shapes(_units(list(CONFIGS))))}
     PACKAGE_FILE.write_text(json.dumps(data, indent=1) + "\n")
     return data
+
+
+def lists_markdown(steps: pd.DataFrame) -> str:
+    """The per-task tables of docs/portfolio.md ("The lists"), from the steps."""
+    out = []
+    for task, frame in steps.groupby("task", sort=False):
+        frame = frame.sort_values("step")
+        size = max(2, int(frame["within_default_cost"].sum()))
+        out.append(f"**{task}** ({frame['splits'].iloc[0]} splits; default size {size}; the "
+                   f"four default candidates' ensemble: {frame['default_four_norm_cv'].iloc[0]:.4f}"
+                   f" at {frame['default_four_fit_s'].iloc[0]:.2f} s per fold)\n")
+        out.append("| step | configuration | mean normalised CV of the prefix's ensemble | "
+                   "fit s per fold | cumulative |\n|---|---|---|---|---|")
+        for r in frame.itertuples():
+            mark = " (default)" if r.step <= size else ""
+            out.append(f"| {r.step}{mark} | `{r.config}` | {r.mean_norm_cv:.4f} | "
+                       f"{r.fit_s:.2f} | {r.cum_fit_s:.2f} |")
+        out.append("")
+    return "\n".join(out)
+
+
+def publish_lists(steps: pd.DataFrame, doc: Path = ROOT / "docs" / "portfolio.md") -> None:
+    """Put :func:`lists_markdown` into ``doc`` between the ``portfolio-lists`` markers."""
+    start, end = "<!-- portfolio-lists:start -->", "<!-- portfolio-lists:end -->"
+    body = doc.read_text()
+    if start in body and end in body:
+        head, rest = body.split(start, 1)
+        doc.write_text(head + start + "\n" + lists_markdown(steps) + end + rest.split(end, 1)[1])
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -282,10 +373,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", nargs="+", type=int, default=list(SEEDS))
     parser.add_argument("--select", action="store_true", help="only select and write")
     parser.add_argument("--no-select", action="store_true", help="only run the units")
+    parser.add_argument("--costs", action="store_true",
+                        help="only the cost model, from the stored units")
     parser.add_argument("--workers", type=int, default=1,
                         help="processes, each running every other set")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    if args.costs:
+        print(json.dumps(write_costs(args.configs)))
+        return
     if not args.select:
         if args.workers > 1:
             procs = [subprocess.Popen(
@@ -305,6 +401,7 @@ def main(argv: list[str] | None = None) -> None:
     publish(steps, "portfolio_steps", "Greedy zero-shot portfolio per task (CV on training "
             "parts only; ensemble of each prefix)")
     data = write_package_file(steps, tuple(args.seeds), args.sets)
+    publish_lists(steps)
     print(f"wrote {PACKAGE_FILE.relative_to(ROOT)}: " + ", ".join(
         f"{t} default {v['default_size']} of {len(v['configs'])}"
         for t, v in data["tasks"].items()))

@@ -65,6 +65,8 @@ class Composition:
     best_estimator : estimator
         What predicts: the chosen ensemble, or the chosen candidate's fold average (or,
         with ``refit=True``, either refitted on all rows).
+    skipped : tuple of str
+        The ensemble kinds not built because the deadline had passed.
     """
 
     cv_report: CVReport
@@ -72,6 +74,7 @@ class Composition:
     ensembles: dict[str, Any] = field(default_factory=dict)
     best_name: str = ""
     best_estimator: Any = None
+    skipped: tuple[str, ...] = ()
 
 
 def ensemble_params(kind: str, n_members: int) -> dict[str, Any]:
@@ -102,7 +105,9 @@ def build_ensemble(kind: str, report: CVReport, names: list[str], *,
 
 def compose(report: CVReport, kinds: Sequence[str], *, X: Any = None, refit: bool = False,
             random_state: Any = 0,
-            on_error: Callable[[str, Exception], None] | None = None) -> Composition:
+            on_error: Callable[[str, Exception], None] | None = None,
+            deadline: float | None = None,
+            clock: Callable[[], float] = time.time) -> Composition:
     """Build the ensembles ``kinds`` of a report's finished models, rank them with the
     models, and choose the best: what :class:`AutoEnsembleClassifier` and ``foldstack cv``
     do after their cross-validation.
@@ -123,6 +128,12 @@ def compose(report: CVReport, kinds: Sequence[str], *, X: Any = None, refit: boo
     on_error : callable, default=None
         ``on_error(kind, exc)`` for an ensemble that fails, which is then left out; None
         raises.
+    deadline : float, default=None
+        Time (on ``clock``) after which no further ensemble is started (a time limit's end):
+        the kinds left are listed in ``skipped`` and logged.  One that started runs to its
+        end.
+    clock : callable, default=time.time
+        Returns the time in seconds (tests inject their own).
 
     Returns
     -------
@@ -142,7 +153,11 @@ def compose(report: CVReport, kinds: Sequence[str], *, X: Any = None, refit: boo
             logger.info("ensembles skipped: %d finished candidate(s)", len(members))
         kinds = ()
     full = report
+    skipped: list[str] = []
     for kind in kinds:
+        if deadline is not None and clock() >= deadline:
+            skipped.append(kind)
+            continue
         try:
             with warnings.catch_warnings():
                 # a member that did not finish was reported by the cross-validation
@@ -156,9 +171,11 @@ def compose(report: CVReport, kinds: Sequence[str], *, X: Any = None, refit: boo
             on_error(kind, exc)  # e.g. the CLI: one ensemble failing must not cost the run
             continue
         ensembles[kind] = ens
+    if skipped:
+        logger.warning("ensembles not built, the time limit was spent: %s", ", ".join(skipped))
     best = full.best()
     return Composition(report, full, ensembles, best,
-                       _final(report, ensembles, best, X, refit, random_state))
+                       _final(report, ensembles, best, X, refit, random_state), tuple(skipped))
 
 
 def refit_seconds(report: CVReport, done: Composition) -> float:
@@ -250,7 +267,7 @@ class _BaseAutoEnsemble(BaseEstimator):
             # the ensembles and the final model get the last tenth of the limit
             time_limit=None if limit is None else ENSEMBLE_SHARE_COMPLEMENT * limit,
             random_state=self.random_state, verbose=self.verbose)
-        done = compose(report, kinds, random_state=self.random_state)
+        done = compose(report, kinds, random_state=self.random_state, deadline=deadline)
         self.refitted_ = False
         best_estimator = done.best_estimator
         if self.refit:

@@ -27,8 +27,9 @@ from foldstack.utils._parallel import defer_interrupts
 logger = logging.getLogger("foldstack.cli")
 
 
-def compose_run(report: Any, kinds: list[str]) -> Any:
-    """The ensembles and the choice, made by AutoEnsemble's :func:`foldstack._auto.compose`.
+def compose_run(report: Any, kinds: list[str], deadline: float | None = None) -> Any:
+    """The ensembles and the choice, made by AutoEnsemble's :func:`foldstack._auto.compose`;
+    no ensemble starts after ``deadline`` (the end of ``--time-limit``).
 
     The ensembles keep their default seed (0), not ``--seed``, as ``foldstack cv`` always
     built them.
@@ -38,7 +39,7 @@ def compose_run(report: Any, kinds: list[str]) -> Any:
     def skip(kind: str, exc: Exception) -> None:  # one ensemble failing must not cost the run
         logger.warning("ensemble %r failed: %s", kind, exc)
 
-    return compose(report, kinds, on_error=skip)
+    return compose(report, kinds, on_error=skip, deadline=deadline)
 
 
 def final_model(composition: Any) -> Any:
@@ -126,7 +127,9 @@ def finish_run(report: Any, X: Any, y: Any, opts: Any, out: Path, run_info: dict
     files = RunFiles(out) if files is None else files
     phases = dict(run_info.get("phases") or {})
     clock = time.time()
-    composition = compose_run(report, opts.ensemble)
+    limit = getattr(opts, "time_limit", None)
+    composition = compose_run(report, opts.ensemble,
+                              deadline=None if limit is None else start + limit)
     report, ensembles = composition.report, composition.ensembles
     chosen = composition.best_name
     diagnosis = diagnose(report)
@@ -152,6 +155,7 @@ def finish_run(report: Any, X: Any, y: Any, opts: Any, out: Path, run_info: dict
     # what a time limit cut short: configurations not run to the end, folds stopped early
     notes = {n: r.note or (r.error or "").splitlines()[0] for n, r in report.results.items()
              if r.note or r.status == "timeout"}
+    notes.update({kind: "not built: the time limit was spent" for kind in composition.skipped})
     phases["files"] = round(time.time() - clock, 2)   # model, report and tables
     run_info = {**run_info, "status": "finished", "chosen": chosen, "notes": notes,
                 "phases": phases,

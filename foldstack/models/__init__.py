@@ -14,7 +14,7 @@ from foldstack.models._candidates import (
 )
 from foldstack.models._history import epoch_history
 from foldstack.models._mlp import TabularMLPClassifier, TabularMLPRegressor
-from foldstack.models._portfolio import portfolio
+from foldstack.models._portfolio import expected_fold_seconds, portfolio
 from foldstack.models._preprocess import CategoryDtypeEncoder
 from foldstack.models._presets import MLP_PRESETS, mlp_preset
 from foldstack.models._spaces import search_space
@@ -49,6 +49,7 @@ __all__ = [
     "TabularXGBRegressor",
     "default_candidates",
     "epoch_history",
+    "expected_fold_seconds",
     "mlp_preset",
     "portfolio",
     "search_space",

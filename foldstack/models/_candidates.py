@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.compose import ColumnTransformer, make_column_selector
 from sklearn.impute import SimpleImputer
@@ -60,8 +61,28 @@ def make_linear(task: str, random_state: int | None = 0) -> Pipeline:
     """Logistic regression / ridge on imputed, scaled numbers and one-hot categories."""
     from sklearn.linear_model import LogisticRegression, Ridge
 
-    model = (Ridge(alpha=1.0) if task == "regression"
-             else LogisticRegression(C=1.0, max_iter=2000))
+    return _linear(Ridge(alpha=1.0) if task == "regression"
+                   else LogisticRegression(C=1.0, max_iter=2000))
+
+
+#: The regularisation strengths ``linear_cv`` chooses from (``C`` or ``alpha``).
+LINEAR_CV_GRID = tuple(float(v) for v in np.logspace(-3, 3, 13))
+
+
+def make_linear_cv(task: str, random_state: int | None = 0) -> Pipeline:
+    """``linear`` with its regularisation chosen by an inner CV of each fit (log loss over
+    5 stratified folds for a classifier, efficient leave-one-out for a ridge)."""
+    from sklearn.linear_model import LogisticRegressionCV, RidgeCV
+
+    if task == "regression":
+        return _linear(RidgeCV(alphas=LINEAR_CV_GRID))
+    # l1_ratios and use_legacy_attributes: scikit-learn 1.9's new behaviour (plain arrays)
+    return _linear(LogisticRegressionCV(Cs=LINEAR_CV_GRID, cv=5, scoring="neg_log_loss",
+                                        l1_ratios=(0.0,), use_legacy_attributes=False,
+                                        max_iter=2000, random_state=random_state))
+
+
+def _linear(model: BaseEstimator) -> Pipeline:
     columns = _columns(
         make_pipeline(SimpleImputer(strategy="median", add_indicator=True), StandardScaler()),
         OneHotEncoder(handle_unknown="infrequent_if_exist", min_frequency=3))
@@ -129,6 +150,7 @@ CANDIDATES: dict[str, Callable[[str, int | None], BaseEstimator]] = {
     "lightgbm": make_lightgbm,
     "catboost": make_catboost,
     "extra_trees": make_extra_trees,
+    "linear_cv": make_linear_cv,
 }
 CANDIDATE_NAMES: tuple[str, ...] = tuple(CANDIDATES)
 #: What ``default_candidates`` builds when no names are given.
@@ -164,8 +186,10 @@ def default_candidates(task: str, random_state: int | None = 0, *,
     Registered beside them, built when named: ``"lightgbm"``
     (:class:`TabularLGBMClassifier` / :class:`TabularLGBMRegressor`) and ``"catboost"``
     (:class:`TabularCatBoostClassifier` / :class:`TabularCatBoostRegressor`), both on the
-    raw table with native categorical handling and the same early-stopped rounds, and
-    ``"extra_trees"`` (extremely randomised trees, prepared like the random forest).
+    raw table with native categorical handling and the same early-stopped rounds,
+    ``"extra_trees"`` (extremely randomised trees, prepared like the random forest) and
+    ``"linear_cv"`` (``"linear"`` whose ``C`` / ``alpha`` is chosen in each fit by an inner
+    CV over :data:`LINEAR_CV_GRID`).
 
     Parameters
     ----------

@@ -4,12 +4,17 @@
 configuration cross-validated on the training parts of the suite's splits, then a greedy
 zero-shot selection per task of the ordered list whose prefixes' ensembles score best (see
 that script).  Each entry names a registered family (:data:`CANDIDATES`) and the parameters
-set on top of its default.  The file is data, read with :mod:`json` and checked here.
+set on top of its default, and its a-priori cost: seconds per fold on one thread, fitted on
+the same units as ``exp(a) * Mcells**b * outputs**c`` (``Mcells``: fit rows x columns / 1e6;
+``outputs``: classes of a multiclass target, else 1).  The file is data, read with
+:mod:`json` and checked here.
 """
 
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Mapping
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -39,6 +44,11 @@ def portfolio_data() -> dict[str, Any]:
             if c["family"] not in CANDIDATES or not all(
                     isinstance(k, str) and type(v) in _SCALARS for k, v in c["params"].items()):
                 raise ValueError(f"portfolio.json: bad configuration {c!r}")
+    costs = data.get("costs", {})
+    if not all(isinstance(v, list) and len(v) == 3
+               and all(type(x) in (int, float) and math.isfinite(x) for x in v)
+               for v in costs.values()):
+        raise ValueError("portfolio.json: the costs are malformed")
     return data
 
 
@@ -88,3 +98,57 @@ def portfolio(task: str, random_state: int | None = 0, *,
         est = CANDIDATES[c["family"]](task, random_state)
         out[c["name"]] = est.set_params(**c["params"])
     return out
+
+
+def expected_fold_seconds(candidates: Mapping[str, BaseEstimator], task: str, n_rows: int,
+                          n_columns: int, n_classes: int = 0) -> dict[str, float]:
+    """A-priori seconds per fold (one thread) of the candidates that are portfolio
+    configurations, from the cost model in ``portfolio.json`` (see the module notes).
+
+    A candidate counts as a configuration when its name is one of ``task``'s list and it is
+    that configuration: the same estimator class with the configuration's parameters.
+    Others are left out (their cost is unknown until their first fold finishes).
+
+    Parameters
+    ----------
+    candidates : mapping of str to estimator
+    task : {"binary", "multiclass", "regression"}
+    n_rows : int
+        Rows each fold fits on.
+    n_columns : int
+        Columns of the raw table.
+    n_classes : int, default=0
+        Classes of the target (used for a multiclass one).
+
+    Returns
+    -------
+    dict of str to float
+
+    Examples
+    --------
+    >>> from foldstack.models import portfolio
+    >>> costs = expected_fold_seconds(portfolio("binary", size=2), "binary", 4000, 20)
+    >>> sorted(costs), costs["linear"] < costs["catboost"]
+    (['catboost', 'linear'], True)
+    """
+    data = portfolio_data()
+    configs = {c["name"]: c for c in data["tasks"][task]["configs"]}
+    cells = max(n_rows * n_columns, 1) / 1e6
+    outputs = max(n_classes, 1) if task == "multiclass" else 1
+    out = {}
+    for name, est in candidates.items():
+        config, coef = configs.get(name), data.get("costs", {}).get(name)
+        if config is None or coef is None:
+            continue
+        reference = CANDIDATES[config["family"]](task, None).set_params(**config["params"])
+        if type(est) is not type(reference) or _settings(est) != _settings(reference):
+            continue
+        a, b, c = coef
+        out[name] = math.exp(a) * cells ** b * outputs ** c
+    return out
+
+
+def _settings(est: BaseEstimator) -> dict[str, Any]:
+    """The scalar parameters, nested ones included, but the seeds: what makes a config."""
+    return {k: v for k, v in est.get_params(deep=True).items()
+            if type(v) in _SCALARS and not k.endswith("random_state")}

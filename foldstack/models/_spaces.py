@@ -84,6 +84,10 @@ _LINEAR = {
 }
 
 
+# the regularisation is chosen inside each fit; what is left is how categories are coded
+_LINEAR_CV = {"columns__cat__min_frequency": ("int", 1, 20)}
+
+
 def search_space(name: str, task: str | None = None) -> dict[str, tuple]:
     """Return the default search space of candidate ``name`` (a fresh dict).
 
@@ -94,7 +98,7 @@ def search_space(name: str, task: str | None = None) -> dict[str, tuple]:
     Parameters
     ----------
     name : {"linear", "xgboost", "random_forest", "mlp", "lightgbm", "catboost", \
-"extra_trees"}
+"extra_trees", "linear_cv"}
     task : {"binary", "multiclass", "regression"}, default=None
 
     Returns
@@ -121,5 +125,5 @@ def search_space(name: str, task: str | None = None) -> dict[str, tuple]:
     else:
         space = {"mlp": _MLP, "xgboost": _XGBOOST, "random_forest": _RANDOM_FOREST,
                  "lightgbm": _LIGHTGBM, "catboost": _CATBOOST,
-                 "extra_trees": _RANDOM_FOREST}[name]
+                 "extra_trees": _RANDOM_FOREST, "linear_cv": _LINEAR_CV}[name]
     return copy.deepcopy(space)

@@ -62,6 +62,8 @@ CLASSES: frozenset[str] = frozenset({
     # scikit-learn: the estimators of SUPPORTED_SKLEARN and what they hold when fitted
     "sklearn.linear_model._logistic.LogisticRegression",
     "sklearn.linear_model._ridge.Ridge",
+    "sklearn.linear_model._ridge.RidgeCV",
+    "sklearn.linear_model._logistic.LogisticRegressionCV",
     "sklearn.linear_model._ridge.RidgeClassifier",
     "sklearn.linear_model._base.LinearRegression",
     "sklearn.linear_model._coordinate_descent.Lasso",
@@ -120,7 +122,8 @@ CATBOOST_MODEL = "catboost.core.CatBoost"
 
 #: scikit-learn estimators (outside foldstack's defaults) that save and load without pickle.
 SUPPORTED_SKLEARN: tuple[str, ...] = (
-    "LogisticRegression", "Ridge", "RidgeClassifier", "LinearRegression", "Lasso",
+    "LogisticRegression", "LogisticRegressionCV", "Ridge", "RidgeCV", "RidgeClassifier",
+    "LinearRegression", "Lasso",
     "ElasticNet", "DecisionTreeClassifier", "DecisionTreeRegressor", "RandomForestClassifier",
     "RandomForestRegressor", "ExtraTreesClassifier", "ExtraTreesRegressor", "GaussianNB",
     "DummyClassifier", "DummyRegressor", "StandardScaler", "MinMaxScaler", "RobustScaler",

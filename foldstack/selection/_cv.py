@@ -19,6 +19,7 @@ from foldstack.exceptions import (
 )
 from foldstack.selection._cache import TaskCache
 from foldstack.selection._engine import (
+    CVSetup,
     assemble,
     check_candidates,
     check_error_score,
@@ -159,7 +160,7 @@ def cross_validate_candidates(
     schedule = None
     if deadline is not None:
         schedule = TimeLimitedSchedule(tasks, list(named), n_workers=effective_n_jobs(n_jobs),
-                                       deadline=deadline)
+                                       deadline=deadline, costs=_expected_costs(setup, named))
     total = len(named) * len(setup.splits)
     with task_progress(total, len(done), verbose) as bar:
         for record in run_tasks(setup, named, tasks if schedule is None else schedule,
@@ -182,6 +183,16 @@ def cross_validate_candidates(
     _warn_failures(report)
     logger.info("cross-validation finished in %.1f s", time.perf_counter() - start)
     return report
+
+
+def _expected_costs(setup: CVSetup, named: dict[str, Any]) -> dict[str, float]:
+    """A-priori seconds per fold of the candidates that are portfolio configurations."""
+    from foldstack.models import expected_fold_seconds
+
+    n_rows = int(np.mean([len(train) for train, _ in setup.splits]))
+    n_columns = setup.X.shape[1] if getattr(setup.X, "ndim", 1) == 2 else 1
+    n_classes = 0 if setup.classes is None else len(setup.classes)
+    return expected_fold_seconds(named, setup.task, n_rows, n_columns, n_classes)
 
 
 def check_verbose(verbose: Any, owner: str = "") -> None:

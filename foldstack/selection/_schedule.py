@@ -8,13 +8,22 @@ useful first):
 - the **first candidate** always runs all its folds, whatever the time: put a fast one
   first (the default candidates start with the linear model), so that the result is never
   empty;
-- each other task is started only while time is left, and gets a time at which its fit
-  stops (``stop_at``): the candidate's remaining time shared among its folds still to run,
-  so that models training in rounds or epochs (boosting, networks) end their last fold
-  within the limit;
+- each other task is started only while time is left.  A candidate starting its first
+  fold is granted a share of the time left (``share``, :data:`SHARE`); each of its folds
+  gets a time at which its fit stops (``stop_at``): the grant still unspent shared among
+  its folds still to run, so that models training in rounds or epochs (boosting,
+  networks) end their last fold within it;
+- before a candidate starts, its expected seconds per fold (``costs``: the portfolio's
+  a-priori cost model, :func:`foldstack.models.expected_fold_seconds`) predict its cost: a
+  candidate expected to need more than ``prior_slack`` times its grant is not started
+  (``"timeout"``), and the next one is tried;
+- a candidate one of whose folds was cut (its others will be cut alike) keeps at most
+  ``cut_share`` of the time left then, so that one slow candidate early in the order cannot
+  take the time of all those after it;
 - once a candidate's first fold has finished, its time predicts the rest: a candidate
   whose remaining folds cannot finish in the time left (counting the parallel workers) is
-  dropped, its unstarted folds are not run, and its record says ``"timeout"``.  A fold
+  dropped, its unstarted folds are not run, and its record says ``"timeout"``.  One whose
+  folds finish keeps the time they take, beyond its grant if need be.  A fold
   whose training was cut at its stop time predicts nothing (its siblings will be cut
   alike);
 - a worker that becomes free takes the first task in that order that may start.
@@ -28,11 +37,21 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 
 from foldstack.selection._engine import FoldTask
 from foldstack.selection._record import FoldRecord
+
+#: Share of the time left that a candidate is granted when it starts (chosen by simulating
+#: the schedule on the development suite's portfolio units: ``bench/schedule_sim.py``).
+SHARE = 1.0
+#: A candidate whose a-priori cost is above this many times its grant is not started.
+PRIOR_SLACK = 1.0
+#: A candidate whose fold was cut keeps at most this share of the time left at that moment.
+CUT_SHARE = 0.5
+#: Folds that finished predict their siblings; these get this much more time before a cut.
+KNOWN_SLACK = 1.5
 
 
 class TimeLimitedSchedule:
@@ -51,6 +70,15 @@ class TimeLimitedSchedule:
     clock : callable, default=time.time
         Returns the time in seconds.  Tasks compare ``stop_at`` / ``start_by`` with
         ``time.time()`` in the worker, so give another clock only to a sequential run.
+    costs : mapping of str to float, default=None
+        Expected seconds per fold of the candidates known in advance (others: unknown).
+    share : float, default=SHARE
+        Share of the time left granted to a candidate when its first fold starts.
+    prior_slack : float, default=PRIOR_SLACK
+        A candidate expected (``costs``) to need more than this many times its grant is not
+        started.
+    cut_share : float, default=CUT_SHARE
+        A candidate one of whose folds was cut keeps at most this share of the time left.
 
     Examples
     --------
@@ -72,14 +100,18 @@ class TimeLimitedSchedule:
     """
 
     def __init__(self, tasks: Sequence[FoldTask], order: Sequence[str], *, n_workers: int,
-                 deadline: float,
-                 clock: Callable[[], float] = time.time) -> None:
+                 deadline: float, clock: Callable[[], float] = time.time,
+                 costs: Mapping[str, float] | None = None, share: float = SHARE,
+                 prior_slack: float = PRIOR_SLACK, cut_share: float = CUT_SHARE) -> None:
         self.order = [c for c in order if any(t.candidate == c for t in tasks)]
         self.pending = {c: sorted((t for t in tasks if t.candidate == c),
                                   key=lambda t: t.fold) for c in self.order}
         self.first = order[0] if order else None
         self.n_workers = max(1, n_workers)
         self.deadline, self.clock = deadline, clock
+        self.costs, self.share, self.prior_slack = dict(costs or {}), share, prior_slack
+        self.cut_share = cut_share
+        self.granted: dict[str, float] = {}   # when each started candidate's grant ends
         self.started: dict[tuple[str, int], float] = {}
         self.durations: dict[str, list[float]] = {c: [] for c in self.order}
         self.dropped: dict[str, str] = {}
@@ -101,6 +133,10 @@ class TimeLimitedSchedule:
         start = self.started.pop((task.candidate, task.fold), None)
         if getattr(task, "cut", False):
             self.cut.add(task.candidate)
+            # its other folds will be cut alike: what is left of its grant shrinks
+            now = self.clock()
+            end = now + self.cut_share * max(self.deadline - now, 0.0)
+            self.granted[task.candidate] = min(self.granted.get(task.candidate, end), end)
         elif start is not None and not getattr(task, "skipped", False):
             self.durations[task.candidate].append(self.clock() - start)
 
@@ -120,17 +156,30 @@ class TimeLimitedSchedule:
                 return self._start(queue.pop(0), now, None)
             if left <= 0:
                 continue
+            rounds = math.ceil(len(queue) / self.n_workers)
             done = self.durations[name]
+            known = 0.0
             if done and name not in self.cut:
                 # the candidate's folds still to run, a worker each, in rounds
-                need = sum(done) / len(done) * math.ceil(len(queue) / self.n_workers)
-                if need > left:
+                known = sum(done) / len(done) * rounds
+                if known > left:
                     self.dropped[name] = (f"its remaining {len(queue)} fold(s) need about "
-                                          f"{need:.0f} s; {left:.0f} s were left")
+                                          f"{known:.0f} s; {left:.0f} s were left")
                     queue.clear()
                     continue
-            rounds = math.ceil(len(queue) / self.n_workers)
-            return self._start(queue.pop(0), now, now + left / rounds)
+            if name not in self.granted:
+                grant = self.share * left
+                expected = self.costs.get(name)
+                if expected is not None and expected * rounds > self.prior_slack * grant:
+                    self.dropped[name] = (f"not started: its {len(queue)} fold(s) were "
+                                          f"expected to need about {expected * rounds:.0f} s; "
+                                          f"{grant:.0f} s of the {left:.0f} s left were its "
+                                          "share")
+                    queue.clear()
+                    continue
+                self.granted[name] = now + grant
+            budget = max(self.granted[name] - now, KNOWN_SLACK * known)
+            return self._start(queue.pop(0), now, now + min(left, budget) / rounds)
         return None
 
     def _start(self, task: FoldTask, now: float, stop_at: float | None) -> FoldTask:

@@ -118,3 +118,18 @@ def test_greedy_selection_is_bagged_from_six_members(small_regression):
     assert compose(report, ["greedy"]).ensembles["greedy"].greedy_bags == 20
     few = report.subset(list(many)[:2])
     assert compose(few, ["greedy"]).ensembles["greedy"].greedy_bags == 1
+
+
+def test_no_ensemble_starts_after_the_deadline(small_regression, caplog):
+    from foldstack._auto import compose
+
+    X, y = small_regression
+    models = {"ridge": Ridge(), "tree": DecisionTreeRegressor(max_depth=3, random_state=0)}
+    report = fs.selection.cross_validate_candidates(models, X, y, cv=3, verbose=0)
+    ticks = iter([0.0, 5.0, 20.0])   # before equal, before greedy, before stacking
+    done = compose(report, ["equal", "greedy", "stacking"], deadline=10.0,
+                   clock=lambda: next(ticks))
+    assert list(done.ensembles) == ["equal", "greedy"] and done.skipped == ("stacking",)
+    assert "stacking" not in done.report.results and done.best_name in done.report.results
+    assert "ensembles not built, the time limit was spent: stacking" in caplog.text
+    assert compose(report, ["equal"]).skipped == ()

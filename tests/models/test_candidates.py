@@ -39,7 +39,7 @@ def _fast(name, est):
 
 def test_registry_lists_the_candidates_and_the_four_defaults():
     assert CANDIDATE_NAMES == ("linear", "xgboost", "random_forest", "mlp", "lightgbm",
-                               "catboost", "extra_trees")
+                               "catboost", "extra_trees", "linear_cv")
     assert tuple(CANDIDATES) == CANDIDATE_NAMES
     assert DEFAULT_NAMES == ("linear", "xgboost", "random_forest", "mlp")
     assert list(default_candidates("binary")) == list(DEFAULT_NAMES)

@@ -41,7 +41,9 @@ def test_portfolio_builds_its_configurations_in_order(task):
     for name, est in everything.items():   # every seeded configuration gets the seed
         seeds = {v for k, v in est.get_params().items() if k.endswith("random_state")
                  and not k.startswith("columns__")}
-        assert seeds <= {3, None} and (name == "linear" or 3 in seeds), (name, seeds)
+        # the linear models are deterministic (a ridge has no seed at all)
+        assert seeds <= {3, None} and (name in ("linear", "linear_cv") or 3 in seeds), (
+            name, seeds)
 
 
 def test_portfolio_refuses_a_bad_size_or_task():
@@ -49,3 +51,21 @@ def test_portfolio_refuses_a_bad_size_or_task():
         fs.models.portfolio("binary", size=0)
     with pytest.raises(InvalidParameterError, match="task"):
         fs.models.portfolio("ranking")
+
+
+def test_the_package_costs_are_the_scripts_cost_model():
+    """The a-priori costs refit from the committed units (and the suite's shapes) as shipped."""
+    units = script.unit_shapes(script._units(list(script.CONFIGS)))
+    assert portfolio_data()["costs"] == script.cost_model(units)
+
+
+def test_expected_fold_seconds_knows_only_the_portfolios_own_configurations():
+    everything = fs.models.portfolio("multiclass", size="all")
+    costs = fs.models.expected_fold_seconds(everything, "multiclass", 3000, 12, n_classes=4)
+    assert set(costs) == set(everything) and all(v > 0 for v in costs.values())
+    bigger = fs.models.expected_fold_seconds(everything, "multiclass", 30000, 12, n_classes=4)
+    assert all(bigger[n] > costs[n] for n in costs)
+    changed = {"catboost": everything["catboost"].set_params(depth=10),   # not as configured
+               "mine": everything["linear"],                               # not a config name
+               "xgboost": everything["linear"]}                            # another class
+    assert fs.models.expected_fold_seconds(changed, "multiclass", 3000, 12, n_classes=4) == {}

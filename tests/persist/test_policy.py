@@ -115,6 +115,8 @@ def test_documented_scikit_learn_estimators_round_trip(name, tmp_path):
         est, Xn = cls(sparse_output=False), X[["c"]]
     elif name == "OrdinalEncoder":
         est, Xn = cls(), X[["c"]]
+    elif name == "LogisticRegressionCV":   # as linear_cv builds it: plain array attributes
+        est = cls(cv=3, l1_ratios=(0.0,), scoring="neg_log_loss", use_legacy_attributes=False)
     else:
         est = cls()
     y_fit = y if sklearn.base.is_classifier(est) else (
@@ -124,6 +126,18 @@ def test_documented_scikit_learn_estimators_round_trip(name, tmp_path):
     method = "predict" if hasattr(est, "predict") else "transform"
     out, again = getattr(est, method)(Xn), getattr(back, method)(Xn)
     np.testing.assert_array_equal(np.asarray(again), np.asarray(out))
+
+
+@pytest.mark.filterwarnings("ignore::FutureWarning")
+def test_logistic_regression_cv_with_its_legacy_dict_attributes_round_trips(tmp_path):
+    from sklearn.linear_model import LogisticRegressionCV
+
+    X, y = _table("binary")
+    Xn = X[["a", "b"]].fillna(0.0).to_numpy()
+    est = LogisticRegressionCV(cv=3).fit(Xn, y)
+    assert isinstance(est.coefs_paths_, dict)
+    back = load_model(save_model(est, tmp_path / "lrcv"))
+    np.testing.assert_array_equal(back.predict_proba(Xn), est.predict_proba(Xn))
 
 
 @pytest.mark.parametrize("names, kind", [(policy.CLASSES, type), (policy.CONSTRUCTED, type),

@@ -85,7 +85,51 @@ def test_a_fold_cut_at_its_stop_time_predicts_nothing():
     clock.now = 6.0     # overran its stop time (5.0) by the time one epoch took
     schedule.finished(FoldRecord(task.candidate, task.fold, cut=True))
     last = schedule.next_task()
-    assert (last.candidate, last.fold) == ("b", 1) and last.stop_at == pytest.approx(10.0)
+    # cut, so no duration predicts it; it keeps half of the 4 s left (CUT_SHARE)
+    assert schedule.durations["b"] == []
+    assert (last.candidate, last.fold) == ("b", 1) and last.stop_at == pytest.approx(8.0)
+
+
+def test_a_cut_candidate_leaves_time_to_those_after_it():
+    """A slow candidate early in the order (every fold cut) cannot starve the rest."""
+    from foldstack.selection._record import FoldRecord
+
+    schedule, clock = _schedule(["linear", "slow", "fast"], folds=4, deadline=80.0)
+    for _ in range(4):
+        schedule.finished(schedule.next_task())
+    ran = []
+    while (task := schedule.next_task()) is not None:
+        if task.candidate == "slow":          # never finishes before its stop time
+            clock.now = task.stop_at
+            schedule.finished(FoldRecord(task.candidate, task.fold, cut=True))
+        else:
+            clock.now += 1.0
+            schedule.finished(task)
+        ran.append(task.candidate)
+    assert ran == ["slow"] * 4 + ["fast"] * 4
+    # slow's folds stop at 20 s, then within half of the 60 s left after that first cut
+    # (30, 40, 50 s); fast's four 1 s folds follow
+    assert clock.now == pytest.approx(54.0)
+
+
+def test_the_expected_cost_keeps_a_candidate_that_cannot_fit_from_starting():
+    clock = Clock()
+    tasks = [FoldTask(c, k, 0) for c in ("linear", "huge", "fast") for k in range(5)]
+    schedule = TimeLimitedSchedule(tasks, ["linear", "huge", "fast"], n_workers=1,
+                                   deadline=30.0, clock=clock, costs={"huge": 60.0})
+    ran = _run(schedule, clock, {"linear": 0.0, "huge": 60.0, "fast": 1.0})
+    assert [c for c, _ in ran] == ["linear"] * 5 + ["fast"] * 5
+    assert schedule.dropped["huge"] == ("not started: its 5 fold(s) were expected to need "
+                                        "about 300 s; 30 s of the 30 s left were its share")
+
+
+def test_an_expected_cost_within_the_time_left_lets_a_candidate_run():
+    clock = Clock()
+    tasks = [FoldTask(c, k, 0) for c in ("linear", "cheap") for k in range(5)]
+    schedule = TimeLimitedSchedule(tasks, ["linear", "cheap"], n_workers=1, deadline=30.0,
+                                   clock=clock, costs={"cheap": 2.0})
+    ran = _run(schedule, clock, {"linear": 0.0, "cheap": 2.0})
+    assert [c for c, _ in ran] == ["linear"] * 5 + ["cheap"] * 5 and not schedule.dropped
 
 
 def test_skipped_records_do_not_count_as_durations():
