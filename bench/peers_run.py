@@ -90,6 +90,9 @@ def run(args: argparse.Namespace) -> None:
 def table(csv: Path = CSV) -> str:
     """The markdown table of the CSV (see the module notes)."""
     df = pd.read_csv(csv)
+    # one run: the rows of the commit the CSV's last row was measured at (older runs stay
+    # in the CSV as history, never in the table)
+    df = df[df["commit"].astype(str) == str(df["commit"].iloc[-1])]
     commits = sorted(df["commit"].astype(str).unique())
     dates = sorted(df["date"].astype(str).unique())
     systems = [s for s in SYSTEMS if s in set(df["system"])]
