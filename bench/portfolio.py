@@ -31,7 +31,8 @@ prefix whose cumulative mean fit time per fold is about that of the four default
 
 **Costs.**  Per configuration, a least-squares fit on all its units of ``log(fit seconds per
 fold) = a + b log(Mcells) + c log(outputs)`` (``Mcells``: fold rows x raw columns / 1e6;
-``outputs``: classes of a multiclass target, else 1): the a-priori cost under a time limit
+``outputs``: classes of a multiclass target, else 1; beyond the largest unit's cells,
+``cost_max_mcells``, the package grows a cost in proportion): the a-priori cost under a time limit
 (``fs.models.expected_fold_seconds``; ``bench/schedule_sim.py`` measures how it is used).
 Units only, no OOF predictions: ``--costs`` rewrites just this part of the package file.
 """
@@ -224,13 +225,18 @@ def cost_model(units: pd.DataFrame) -> dict[str, list[float]]:
     return costs
 
 
+def cost_max_mcells(units: pd.DataFrame) -> float:
+    """The largest unit's cells: beyond it the package grows a cost with the cells."""
+    return round(float(units["mcells"].max()), 4)
+
+
 def write_costs(names: list[str]) -> dict:
     """Put the cost model of ``names`` into the package file; return it."""
-    costs = cost_model(unit_shapes(_units(names)))
+    units = unit_shapes(_units(names))
     data = json.loads(PACKAGE_FILE.read_text())
-    data["costs"] = costs
+    data["costs"], data["cost_max_mcells"] = cost_model(units), cost_max_mcells(units)
     PACKAGE_FILE.write_text(json.dumps(data, indent=1) + "\n")
-    return costs
+    return data["costs"]
 
 
 # ---------------------------------------------------------------------------- selection
@@ -332,8 +338,9 @@ def write_package_file(steps: pd.DataFrame, seeds: tuple, sets: list[str]) -> di
                         for n in frame["config"]]}
     data = {"format": 1, "made_by": "python -m bench.portfolio", "commit": commit,
             "date": time.strftime("%Y-%m-%d"), "seeds": list(seeds), "sets": sets,
-            "n_folds": N_FOLDS, "max_train_rows": MAX_TRAIN_ROWS, "tasks": tasks,
-            "costs": cost_model(unit_shapes(_units(list(CONFIGS))))}
+            "n_folds": N_FOLDS, "max_train_rows": MAX_TRAIN_ROWS, "tasks": tasks}
+    units = unit_shapes(_units(list(CONFIGS)))
+    data["costs"], data["cost_max_mcells"] = cost_model(units), cost_max_mcells(units)
     PACKAGE_FILE.write_text(json.dumps(data, indent=1) + "\n")
     return data
 

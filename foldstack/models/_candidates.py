@@ -76,10 +76,13 @@ def make_linear_cv(task: str, random_state: int | None = 0) -> Pipeline:
 
     if task == "regression":
         return _linear(RidgeCV(alphas=LINEAR_CV_GRID))
-    # l1_ratios and use_legacy_attributes: scikit-learn 1.9's new behaviour (plain arrays)
-    return _linear(LogisticRegressionCV(Cs=LINEAR_CV_GRID, cv=5, scoring="neg_log_loss",
-                                        l1_ratios=(0.0,), use_legacy_attributes=False,
-                                        max_iter=2000, random_state=random_state))
+    model = LogisticRegressionCV(Cs=LINEAR_CV_GRID, cv=5, scoring="neg_log_loss",
+                                 max_iter=2000, random_state=random_state)
+    if "use_legacy_attributes" in model.get_params():
+        # scikit-learn >= 1.8 announces plain-array fitted attributes and an explicit L2
+        # path: take them now (no FutureWarning); older versions keep their defaults
+        model.set_params(l1_ratios=(0.0,), use_legacy_attributes=False)
+    return _linear(model)
 
 
 def _linear(model: BaseEstimator) -> Pipeline:

@@ -6,7 +6,9 @@ zero-shot selection per task of the ordered list whose prefixes' ensembles score
 that script).  Each entry names a registered family (:data:`CANDIDATES`) and the parameters
 set on top of its default, and its a-priori cost: seconds per fold on one thread, fitted on
 the same units as ``exp(a) * Mcells**b * outputs**c`` (``Mcells``: fit rows x columns / 1e6;
-``outputs``: classes of a multiclass target, else 1).  The file is data, read with
+``outputs``: classes of a multiclass target, else 1), and beyond the largest units
+(``cost_max_mcells``) growing in proportion to the cells, as a fit on more rows does (the
+power law, flattened by fixed costs on small tables, would under-predict there).  The file is data, read with
 :mod:`json` and checked here.
 """
 
@@ -44,10 +46,13 @@ def portfolio_data() -> dict[str, Any]:
             if c["family"] not in CANDIDATES or not all(
                     isinstance(k, str) and type(v) in _SCALARS for k, v in c["params"].items()):
                 raise ValueError(f"portfolio.json: bad configuration {c!r}")
-    costs = data.get("costs", {})
-    if not all(isinstance(v, list) and len(v) == 3
-               and all(type(x) in (int, float) and math.isfinite(x) for x in v)
-               for v in costs.values()):
+    costs, top = data.get("costs", {}), data.get("cost_max_mcells", 1.0)
+    names = {c["name"] for task in TASKS for c in data["tasks"][task]["configs"]}
+    if not (isinstance(costs, dict) and set(costs) <= names
+            and type(top) in (int, float) and math.isfinite(top) and top > 0
+            and all(isinstance(v, list) and len(v) == 3
+                    and all(type(x) in (int, float) and math.isfinite(x) for x in v)
+                    for v in costs.values())):
         raise ValueError("portfolio.json: the costs are malformed")
     return data
 
@@ -127,13 +132,15 @@ def expected_fold_seconds(candidates: Mapping[str, BaseEstimator], task: str, n_
     Examples
     --------
     >>> from foldstack.models import portfolio
-    >>> costs = expected_fold_seconds(portfolio("binary", size=2), "binary", 4000, 20)
-    >>> sorted(costs), costs["linear"] < costs["catboost"]
-    (['catboost', 'linear'], True)
+    >>> costs = expected_fold_seconds(portfolio("binary", size=3), "binary", 4000, 20)
+    >>> sorted(costs), costs["linear"] < costs["random_forest"]
+    (['linear', 'random_forest', 'xgboost_depth4'], True)
     """
+    check_option("expected_fold_seconds", "task", task, TASKS)
     data = portfolio_data()
     configs = {c["name"]: c for c in data["tasks"][task]["configs"]}
     cells = max(n_rows * n_columns, 1) / 1e6
+    top = data.get("cost_max_mcells", 1.0)
     outputs = max(n_classes, 1) if task == "multiclass" else 1
     out = {}
     for name, est in candidates.items():
@@ -144,7 +151,8 @@ def expected_fold_seconds(candidates: Mapping[str, BaseEstimator], task: str, n_
         if type(est) is not type(reference) or _settings(est) != _settings(reference):
             continue
         a, b, c = coef
-        out[name] = math.exp(a) * cells ** b * outputs ** c
+        seconds = math.exp(a) * min(cells, top) ** b * outputs ** c
+        out[name] = seconds * max(cells / top, 1.0)
     return out
 
 

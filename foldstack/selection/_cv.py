@@ -23,6 +23,7 @@ from foldstack.selection._engine import (
     assemble,
     check_candidates,
     check_error_score,
+    n_columns,
     plan,
     prepare,
     run_tasks,
@@ -176,7 +177,7 @@ def cross_validate_candidates(
             bar.advance(f"{record.candidate} fold {record.fold}")
             check_interrupt()  # a Ctrl-C held back during the task stops the run here
 
-    report = assemble(setup, named, done)
+    report = assemble(setup, named, done, None if schedule is None else schedule.dropped)
     if schedule is not None:
         for name, why in schedule.dropped.items():
             logger.info("%s stopped under the time limit: %s", name, why)
@@ -190,9 +191,9 @@ def _expected_costs(setup: CVSetup, named: dict[str, Any]) -> dict[str, float]:
     from foldstack.models import expected_fold_seconds
 
     n_rows = int(np.mean([len(train) for train, _ in setup.splits]))
-    n_columns = setup.X.shape[1] if getattr(setup.X, "ndim", 1) == 2 else 1
+    width = n_columns(setup.X)
     n_classes = 0 if setup.classes is None else len(setup.classes)
-    return expected_fold_seconds(named, setup.task, n_rows, n_columns, n_classes)
+    return expected_fold_seconds(named, setup.task, n_rows, width, n_classes)
 
 
 def check_verbose(verbose: Any, owner: str = "") -> None:

@@ -269,7 +269,7 @@ def fit_clone(estimator: Any, X: Any, y: np.ndarray, seed: int,
     """A clone of ``estimator`` with every unset seed derived from ``seed``, fitted on
     ``X, y`` under ``n_threads`` threads; returns it and the seconds ``fit`` took."""
     est = set_random_states(clone(estimator), seed)
-    n_threads = fit_threads(n_threads, len(y), _n_columns(X))
+    n_threads = fit_threads(n_threads, len(y), n_columns(X))
     with seeded_globals(seed), limited_threads(n_threads, est):
         t0 = time.perf_counter()
         est.fit(X, y)
@@ -294,7 +294,7 @@ def run_fold(task: FoldTask, estimator: Any, setup: CVSetup, *, n_threads: int |
     metrics, codes, y = setup.metrics, setup.codes, setup.y_fit
     est = set_random_states(clone(estimator), task.seed)
     interrupts = interrupt_count()
-    n_threads = fit_threads(n_threads, len(tr), _n_columns(setup.X))
+    n_threads = fit_threads(n_threads, len(tr), n_columns(setup.X))
     try:
         with seeded_globals(task.seed), limited_threads(n_threads, est), fit_deadline(stop):
             X_tr, y_tr = take_rows(setup.X, tr), y[tr]
@@ -330,7 +330,7 @@ def run_fold(task: FoldTask, estimator: Any, setup: CVSetup, *, n_threads: int |
                       cut=stop is not None and stop.hit)
 
 
-def _n_columns(X: Any) -> int:
+def n_columns(X: Any) -> int:
     """Columns of a table, array or sparse matrix (1 for a list of documents)."""
     shape = getattr(X, "shape", None)
     return int(shape[1]) if shape is not None and len(shape) == 2 else 1
@@ -387,8 +387,9 @@ def _check_finite_scores(scores: dict[str, float], y: np.ndarray, pred: np.ndarr
 # -- assemble -----------------------------------------------------------------------------------
 
 def candidate_result(name: str, estimator: Any, records: Sequence[FoldRecord | None],
-                     setup: CVSetup) -> CandidateResult:
-    """One candidate's record from its fold records (one per fold, None when not run)."""
+                     setup: CVSetup, why: str = "") -> CandidateResult:
+    """One candidate's record from its fold records (one per fold, None when not run);
+    ``why`` says why a time limit left folds unrun, when the schedule knows."""
     failed = [r for r in records if r is not None and r.failed]
     missing = [i for i, r in enumerate(records) if r is None or r.skipped]
     rows, times = [], []
@@ -406,7 +407,8 @@ def candidate_result(name: str, estimator: Any, records: Sequence[FoldRecord | N
         error = f"fold {first.fold}: {first.message}\n\n{first.error}"
         status = "failed"
     elif missing:
-        error = f"not run: fold(s) {missing} did not fit in the time limit"
+        error = (f"not run: fold(s) {missing} did not fit in the time limit"
+                 + (f" ({why})" if why else ""))
         status = "timeout"
     cut = [i for i, r in enumerate(records) if r is not None and r.ok and r.cut]
     note = (f"training stopped at the time limit in fold(s) {cut}" if cut and status == "ok"
@@ -433,10 +435,14 @@ def candidate_result(name: str, estimator: Any, records: Sequence[FoldRecord | N
 
 
 def assemble(setup: CVSetup, named: Mapping[str, Any],
-             records: Mapping[tuple[str, int], FoldRecord]) -> CVReport:
-    """The report of every candidate's fold records."""
+             records: Mapping[tuple[str, int], FoldRecord],
+             why: Mapping[str, str] | None = None) -> CVReport:
+    """The report of every candidate's fold records (``why``: the time limit's reasons
+    for the candidates it stopped)."""
+    why = why or {}
     results = {name: candidate_result(name, est, [records.get((name, i))
-                                                  for i in range(len(setup.splits))], setup)
+                                                  for i in range(len(setup.splits))], setup,
+                                      why.get(name, ""))
                for name, est in named.items()}
     return report_of(setup, results)
 

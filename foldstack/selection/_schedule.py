@@ -19,11 +19,11 @@ useful first):
   (``"timeout"``), and the next one is tried;
 - a candidate one of whose folds was cut (its others will be cut alike) keeps at most
   ``cut_share`` of the time left then, so that one slow candidate early in the order cannot
-  take the time of all those after it;
+  take the time of all those after it; once that is spent, its folds still to run are not
+  started;
 - once a candidate's first fold has finished, its time predicts the rest: a candidate
   whose remaining folds cannot finish in the time left (counting the parallel workers) is
-  dropped, its unstarted folds are not run, and its record says ``"timeout"``.  One whose
-  folds finish keeps the time they take, beyond its grant if need be.  A fold
+  dropped, its unstarted folds are not run, and its record says ``"timeout"``.  A fold
   whose training was cut at its stop time predicts nothing (its siblings will be cut
   alike);
 - a worker that becomes free takes the first task in that order that may start.
@@ -50,8 +50,6 @@ SHARE = 1.0
 PRIOR_SLACK = 1.0
 #: A candidate whose fold was cut keeps at most this share of the time left at that moment.
 CUT_SHARE = 0.5
-#: Folds that finished predict their siblings; these get this much more time before a cut.
-KNOWN_SLACK = 1.5
 
 
 class TimeLimitedSchedule:
@@ -156,15 +154,16 @@ class TimeLimitedSchedule:
                 return self._start(queue.pop(0), now, None)
             if left <= 0:
                 continue
-            rounds = math.ceil(len(queue) / self.n_workers)
+            # the candidate's folds still to run, this one and those running included, a
+            # worker each, in rounds
+            running = sum(1 for c, _ in self.started if c == name)
+            rounds = math.ceil((len(queue) + running) / self.n_workers)
             done = self.durations[name]
-            known = 0.0
             if done and name not in self.cut:
-                # the candidate's folds still to run, a worker each, in rounds
-                known = sum(done) / len(done) * rounds
-                if known > left:
+                need = sum(done) / len(done) * math.ceil(len(queue) / self.n_workers)
+                if need > left:
                     self.dropped[name] = (f"its remaining {len(queue)} fold(s) need about "
-                                          f"{known:.0f} s; {left:.0f} s were left")
+                                          f"{need:.0f} s; {left:.0f} s were left")
                     queue.clear()
                     continue
             if name not in self.granted:
@@ -173,13 +172,18 @@ class TimeLimitedSchedule:
                 if expected is not None and expected * rounds > self.prior_slack * grant:
                     self.dropped[name] = (f"not started: its {len(queue)} fold(s) were "
                                           f"expected to need about {expected * rounds:.0f} s; "
-                                          f"{grant:.0f} s of the {left:.0f} s left were its "
-                                          "share")
+                                          f"{grant:.0f} s were left for it")
                     queue.clear()
                     continue
                 self.granted[name] = now + grant
-            budget = max(self.granted[name] - now, KNOWN_SLACK * known)
-            return self._start(queue.pop(0), now, now + min(left, budget) / rounds)
+            budget = min(left, self.granted[name] - now)
+            if budget <= 0:
+                # only a cut candidate's grant shrinks: its next fold would stop at once
+                self.dropped[name] = (f"its folds were cut and its share of the time was "
+                                      f"spent; {len(queue)} fold(s) not run")
+                queue.clear()
+                continue
+            return self._start(queue.pop(0), now, now + budget / rounds)
         return None
 
     def _start(self, task: FoldTask, now: float, stop_at: float | None) -> FoldTask:

@@ -120,7 +120,7 @@ def test_the_expected_cost_keeps_a_candidate_that_cannot_fit_from_starting():
     ran = _run(schedule, clock, {"linear": 0.0, "huge": 60.0, "fast": 1.0})
     assert [c for c, _ in ran] == ["linear"] * 5 + ["fast"] * 5
     assert schedule.dropped["huge"] == ("not started: its 5 fold(s) were expected to need "
-                                        "about 300 s; 30 s of the 30 s left were its share")
+                                        "about 300 s; 30 s were left for it")
 
 
 def test_an_expected_cost_within_the_time_left_lets_a_candidate_run():
@@ -190,3 +190,53 @@ def test_cross_validation_under_a_limit_notes_cut_folds_and_never_caches_them(ta
     assert board.loc["linear", "status"] == "ok" and board.loc["linear", "note"] == ""
     cached = list(tmp_path.rglob("manifest.json"))
     assert len(cached) == 2      # the linear model's two folds; no cut fold of the network
+
+
+def test_parallel_folds_of_one_round_share_its_stop_time():
+    schedule, clock = _schedule(["a", "b"], folds=5, workers=2, deadline=100.0)
+    for _ in range(5):
+        schedule.finished(schedule.next_task())
+    first, second = schedule.next_task(), schedule.next_task()
+    # both run in the first of three rounds (5 folds, 2 workers): a third of the time each
+    assert first.stop_at == pytest.approx(100 / 3) and second.stop_at == pytest.approx(100 / 3)
+    clock.now = 30.0
+    schedule.finished(first)
+    schedule.finished(second)
+    third, fourth = schedule.next_task(), schedule.next_task()
+    assert third.stop_at == fourth.stop_at == pytest.approx(30.0 + 70.0 / 2)
+
+
+def test_a_cut_candidate_whose_share_is_spent_runs_no_more_folds():
+    from foldstack.selection._record import FoldRecord
+
+    schedule, clock = _schedule(["a", "b", "c"], folds=3, deadline=100.0)
+    for _ in range(3):
+        schedule.finished(schedule.next_task())
+    task = schedule.next_task()                  # b, fold 0: stop at 33.3
+    clock.now = 40.0                             # cut, and late: half of 60 s is its share
+    schedule.finished(FoldRecord(task.candidate, task.fold, cut=True))
+    task = schedule.next_task()                  # b, fold 1: 30 s for 2 folds
+    assert task.candidate == "b" and task.stop_at == pytest.approx(55.0)
+    clock.now = 71.0                             # overran its stop time and the share (70 s)
+    schedule.finished(FoldRecord(task.candidate, task.fold, cut=True))
+    assert schedule.next_task().candidate == "c"
+    assert "share of the time was spent; 1 fold(s) not run" in schedule.dropped["b"]
+
+
+def test_a_portfolio_configuration_expected_to_overrun_is_not_started():
+    """The portfolio's a-priori cost reaches the schedule: its reason is in the record."""
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(20_000, 16)), columns=[f"x{i}" for i in range(16)])
+    y = (X["x0"] + rng.normal(size=len(X)) > 0).astype(int).to_numpy()
+    everything = fs.models.portfolio("binary", size="all")
+    candidates = {"linear": everything["linear"],
+                  "catboost_depth8": everything["catboost_depth8"]}
+    expected = fs.models.expected_fold_seconds(candidates, "binary", 16_000, 16)
+    assert expected["catboost_depth8"] * 5 > 2.0        # 5 folds, one worker
+    with pytest.warns(fs.exceptions.CandidateFailedWarning, match="not started"):
+        report = fs.selection.cross_validate_candidates(candidates, X, y, cv=5,
+                                                        time_limit=2.0, verbose=0)
+    assert report.results["linear"].status == "ok"
+    record = report.results["catboost_depth8"]
+    assert record.status == "timeout"
+    assert "not started: its 5 fold(s) were expected to need about" in record.error
