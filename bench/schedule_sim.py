@@ -41,7 +41,6 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from bench import _suite  # noqa: E402
@@ -112,6 +111,7 @@ def simulate(order: list[str], seconds: dict[str, list[float]], limit: float,
 
 def main() -> None:
     from bench._table import publish
+    from foldstack.models._portfolio import cost_seconds
 
     data = json.loads(pf.PACKAGE_FILE.read_text())
     units = pf.unit_shapes(pf._units(list(pf.CONFIGS)))
@@ -129,8 +129,8 @@ def main() -> None:
         lo, hi = (score.min(), score.max()) if higher else (score.max(), score.min())
         coef = pf.cost_model(units[units["set"] != set_name])   # leave this set out
         mcells, outputs = float(g["mcells"].iloc[0]), float(g["outputs"].iloc[0])
-        prior = {c: float(np.exp(coef[c][0]) * mcells ** coef[c][1] * outputs ** coef[c][2])
-                 for c in order}
+        top = pf.cost_max_mcells(units[units["set"] != set_name])
+        prior = {c: cost_seconds(coef[c], mcells, int(outputs), top) for c in order}
         everything = sum(sum(v) for v in seconds.values()) / WORKERS
         for fraction in FRACTIONS:
             for share, slack, cut_share in POLICIES:

@@ -127,9 +127,8 @@ def finish_run(report: Any, X: Any, y: Any, opts: Any, out: Path, run_info: dict
     files = RunFiles(out) if files is None else files
     phases = dict(run_info.get("phases") or {})
     clock = time.time()
-    limit = getattr(opts, "time_limit", None)
-    composition = compose_run(report, opts.ensemble,
-                              deadline=None if limit is None else start + limit)
+    composition = compose_run(report, opts.ensemble, deadline=None if opts.time_limit is None
+                              else start + opts.time_limit)
     report, ensembles = composition.report, composition.ensembles
     chosen = composition.best_name
     diagnosis = diagnose(report)

@@ -8,15 +8,15 @@ set on top of its default, and its a-priori cost: seconds per fold on one thread
 the same units as ``exp(a) * Mcells**b * outputs**c`` (``Mcells``: fit rows x columns / 1e6;
 ``outputs``: classes of a multiclass target, else 1), and beyond the largest units
 (``cost_max_mcells``) growing in proportion to the cells, as a fit on more rows does (the
-power law, flattened by fixed costs on small tables, would under-predict there).  The file is data, read with
-:mod:`json` and checked here.
+power law, flattened by fixed costs on small tables, would under-predict there).  The file
+is data, read with :mod:`json` and checked here.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -150,10 +150,15 @@ def expected_fold_seconds(candidates: Mapping[str, BaseEstimator], task: str, n_
         reference = CANDIDATES[config["family"]](task, None).set_params(**config["params"])
         if type(est) is not type(reference) or _settings(est) != _settings(reference):
             continue
-        a, b, c = coef
-        seconds = math.exp(a) * min(cells, top) ** b * outputs ** c
-        out[name] = seconds * max(cells / top, 1.0)
+        out[name] = cost_seconds(coef, cells, outputs, top)
     return out
+
+
+def cost_seconds(coef: Sequence[float], mcells: float, outputs: int, top: float) -> float:
+    """Seconds per fold of the cost model ``coef = [a, b, c]`` (module notes): the power law
+    up to ``top`` Mcells, in proportion to the cells beyond."""
+    a, b, c = coef
+    return math.exp(a) * min(mcells, top) ** b * outputs ** c * max(mcells / top, 1.0)
 
 
 def _settings(est: BaseEstimator) -> dict[str, Any]:
