@@ -149,3 +149,60 @@ def predict(est, X: pd.DataFrame, task: str, n_classes: int) -> np.ndarray:
     out = np.zeros((len(X), n_classes))
     out[:, seen] = proba
     return out
+
+
+def paired_summary(df: pd.DataFrame, value: str, new: str, old: str,
+                   seconds_ratio=None) -> pd.DataFrame:
+    """Per task and overall: how often variant ``new`` beats ``old`` on column ``value``.
+
+    ``df`` has a row per (set, variant) with columns set, task, variant, ``value`` and
+    seconds.  Wins, ties, mean and median relative gain of the primary metric (positive:
+    ``new`` is better) and ``seconds_ratio(new_seconds, old_seconds)`` of the summed seconds
+    (default: new over old).
+    """
+    wide = df.pivot(index="set", columns="variant", values=value)
+    tasks = df.drop_duplicates("set").set_index("set")["task"].reindex(wide.index)
+    higher = tasks.map(lambda t: HIGHER_IS_BETTER[PRIMARY[t]])
+    sign = np.where(higher.to_numpy(), 1.0, -1.0)   # in wide's row order
+    rel = sign * (wide[new] - wide[old]) / wide[old].abs()
+    secs = df.pivot(index="set", columns="variant", values="seconds")
+    ratio = seconds_ratio or (lambda n, o: n.sum() / o.sum())
+    rows = []
+    for task in [None, "binary", "multiclass", "regression"]:
+        keep = np.ones(len(wide), bool) if task is None else (tasks == task).to_numpy()
+        r = rel[keep]
+        rows.append({
+            "task": task or "all", "sets": int(keep.sum()),
+            f"{new}_better": int((r > 0).sum()), f"{old}_better": int((r < 0).sum()),
+            "ties": int((r == 0).sum()), "mean_rel_gain_pct": round(100 * r.mean(), 3),
+            "median_rel_gain_pct": round(100 * r.median(), 3),
+            "seconds_ratio": round(ratio(secs[new][keep], secs[old][keep]), 2)})
+    return pd.DataFrame(rows)
+
+
+def run_missing_sets(csv, sets, rows_per_set: int, run_set) -> None:
+    """``run_set(name)`` (a list of row dicts) for each of ``sets`` with fewer than
+    ``rows_per_set`` rows in ``csv``, each set's rows appended as it finishes (so that two
+    worker processes never overwrite each other's rows, and a rerun resumes)."""
+    for name in sets:
+        done = pd.read_csv(csv) if csv.exists() else pd.DataFrame(columns=["set"])
+        if (done["set"] == name).sum() >= rows_per_set:
+            continue
+        pd.DataFrame(run_set(name)).to_csv(csv, mode="a", header=not csv.exists(), index=False)
+
+
+def start_workers(module: str, sets, workers: int, *args: str) -> None:
+    """Run ``python -m <module> --worker <args> --sets ...`` in ``workers`` processes, the
+    sets dealt out between them (one thread each), and wait for all of them."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    procs = [subprocess.Popen([sys.executable, "-m", module, "--worker", *args,
+                               "--sets", *sets[i::workers]], cwd=root,
+                              env={**os.environ, "OMP_NUM_THREADS": "1"})
+             for i in range(workers)]
+    for p in procs:
+        p.wait()

@@ -18,8 +18,6 @@ summary per task and overall: wins, mean and median relative gain of the primary
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -28,7 +26,6 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from bench import _suite  # noqa: E402
@@ -66,23 +63,7 @@ def run_set(name: str) -> list[dict]:
 
 
 def summary(df: pd.DataFrame) -> pd.DataFrame:
-    wide = df.pivot(index="set", columns="variant", values="test")
-    tasks = df.drop_duplicates("set").set_index("set")["task"].reindex(wide.index)
-    higher = tasks.map(lambda t: _suite.HIGHER_IS_BETTER[_suite.PRIMARY[t]])
-    sign = np.where(higher.to_numpy(), 1.0, -1.0)   # in wide's row order
-    rel = sign * (wide["portfolio"] - wide["four"]) / wide["four"].abs()
-    secs = df.pivot(index="set", columns="variant", values="seconds")
-    rows = []
-    for task in [None, "binary", "multiclass", "regression"]:
-        keep = np.ones(len(wide), bool) if task is None else (tasks == task).to_numpy()
-        r, sp, sf = rel[keep], secs["portfolio"][keep], secs["four"][keep]
-        rows.append({
-            "task": task or "all", "sets": int(keep.sum()),
-            "portfolio_better": int((r > 0).sum()), "four_better": int((r < 0).sum()),
-            "ties": int((r == 0).sum()), "mean_rel_gain_pct": round(100 * r.mean(), 3),
-            "median_rel_gain_pct": round(100 * r.median(), 3),
-            "seconds_ratio": round(sp.sum() / sf.sum(), 2)})
-    return pd.DataFrame(rows)
+    return _suite.paired_summary(df, "test", "portfolio", "four")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -97,21 +78,10 @@ def main(argv: list[str] | None = None) -> None:
     if args.timing:
         CSV, args.workers = TIMING_CSV, 1
     if args.worker:
-        for name in args.sets:
-            done = pd.read_csv(CSV) if CSV.exists() else pd.DataFrame(columns=["set"])
-            if (done["set"] == name).sum() >= len(VARIANTS):
-                continue
-            rows = run_set(name)
-            # appended, so that two workers never overwrite each other's rows
-            pd.DataFrame(rows).to_csv(CSV, mode="a", header=not CSV.exists(), index=False)
+        _suite.run_missing_sets(CSV, args.sets, len(VARIANTS), run_set)
         return
-    procs = [subprocess.Popen([sys.executable, "-m", "bench.portfolio_confirm", "--worker",
-                               *(["--timing"] if args.timing else []),
-                               "--sets", *args.sets[i::args.workers]], cwd=ROOT,
-                              env={**os.environ, "OMP_NUM_THREADS": "1"})
-             for i in range(args.workers)]
-    for p in procs:
-        p.wait()
+    _suite.start_workers("bench.portfolio_confirm", args.sets, args.workers,
+                         *(["--timing"] if args.timing else []))
     from bench._table import publish
 
     df = pd.read_csv(CSV).drop_duplicates(["set", "variant"], keep="last")
