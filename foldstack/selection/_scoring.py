@@ -16,6 +16,7 @@ import numpy as np
 from sklearn import metrics as M
 
 from foldstack.exceptions import InvalidParameterError
+from foldstack.selection import _counts as counts
 from foldstack.utils._validation import did_you_mean
 
 CLASSIFICATION = ("binary", "multiclass")
@@ -45,10 +46,7 @@ def _labels(proba: np.ndarray, classes: np.ndarray) -> np.ndarray:
 
 
 def _roc_auc_binary(y, proba, classes):
-    positive = y == classes[1]
-    if positive.all() or not positive.any():
-        return np.nan  # a fold with one class has no ROC AUC
-    return M.roc_auc_score(positive, proba[:, 1])
+    return counts.roc_auc(y == classes[1], proba[:, 1])  # NaN for a fold with one class
 
 
 def _roc_auc_ovr(y, proba, classes):
@@ -62,24 +60,37 @@ def _roc_auc_ovr(y, proba, classes):
 
 def _log_loss(y, proba, classes):
     p = np.clip(proba, 1e-15, 1.0)
-    return M.log_loss(y, p / p.sum(axis=1, keepdims=True), labels=classes)
+    p = p / p.sum(axis=1, keepdims=True)
+    fast = counts.log_loss(y, p, classes)
+    return M.log_loss(y, p, labels=classes) if fast is None else fast
 
 
-def _label_metric(fn, **kw):
+# Label metrics come from one confusion matrix (scikit-learn's values, linear time:
+# foldstack.selection._counts); labels outside ``classes`` go to scikit-learn.
+
+def _label_metric(fn, from_counts):
     def metric(y, proba, classes):
-        return fn(y, _labels(proba, classes), **kw)
+        cm = counts.confusion(y, proba, classes)
+        return fn(y, _labels(proba, classes)) if cm is None else from_counts(cm)
     return metric
 
 
-def _positive(fn):
+def _positive(fn, which):
     def metric(y, proba, classes):
-        return fn(y, _labels(proba, classes), pos_label=classes[1], zero_division=0)
+        cm = counts.confusion(y, proba, classes)
+        if cm is None:
+            return fn(y, _labels(proba, classes), pos_label=classes[1], zero_division=0)
+        return float(counts.per_class(cm)[which][1])
     return metric
 
 
-def _averaged(fn, average):
+def _averaged(fn, average, which):
     def metric(y, proba, classes):
-        return fn(y, _labels(proba, classes), labels=classes, average=average, zero_division=0)
+        cm = counts.confusion(y, proba, classes)
+        if cm is None:
+            return fn(y, _labels(proba, classes), labels=classes, average=average,
+                      zero_division=0)
+        return counts.averaged(cm, which, average)
     return metric
 
 
@@ -93,15 +104,16 @@ METRICS: dict[str, Metric] = {m.name: m for m in [
     Metric("roc_auc", _roc_auc_binary, True, _B),
     Metric("roc_auc_ovr", _roc_auc_ovr, True, _MC),
     Metric("log_loss", _log_loss, False, _C),
-    Metric("accuracy", _label_metric(M.accuracy_score), True, _C),
-    Metric("balanced_accuracy", _label_metric(M.balanced_accuracy_score), True, _C),
-    Metric("precision", _positive(M.precision_score), True, _B),
-    Metric("recall", _positive(M.recall_score), True, _B),
-    Metric("f1", _positive(M.f1_score), True, _B),
-    Metric("f1_macro", _averaged(M.f1_score, "macro"), True, _C),
-    Metric("f1_weighted", _averaged(M.f1_score, "weighted"), True, _C),
-    Metric("precision_macro", _averaged(M.precision_score, "macro"), True, _C),
-    Metric("recall_macro", _averaged(M.recall_score, "macro"), True, _C),
+    Metric("accuracy", _label_metric(M.accuracy_score, counts.accuracy), True, _C),
+    Metric("balanced_accuracy", _label_metric(M.balanced_accuracy_score,
+                                              counts.balanced_accuracy), True, _C),
+    Metric("precision", _positive(M.precision_score, 0), True, _B),
+    Metric("recall", _positive(M.recall_score, 1), True, _B),
+    Metric("f1", _positive(M.f1_score, 2), True, _B),
+    Metric("f1_macro", _averaged(M.f1_score, "macro", 2), True, _C),
+    Metric("f1_weighted", _averaged(M.f1_score, "weighted", 2), True, _C),
+    Metric("precision_macro", _averaged(M.precision_score, "macro", 0), True, _C),
+    Metric("recall_macro", _averaged(M.recall_score, "macro", 1), True, _C),
     Metric("rmse", _rmse, False, _R),
     Metric("mse", lambda y, p, _: M.mean_squared_error(y, p), False, _R),
     Metric("mae", lambda y, p, _: M.mean_absolute_error(y, p), False, _R),

@@ -128,6 +128,8 @@ def test_optimized_log_loss_beats_equal_weights():
     ({"metric": "logloss"}, "Did you mean 'log_loss'"),
     ({"n_iter": 0}, "n_iter.*>= 1"),
     ({"bag_fraction": 0}, "bag_fraction"),
+    ({"max_rows": 0}, "max_rows.*>= 1"),
+    ({"max_rows": 2.5}, "max_rows"),
     ({"metric": "mse", "oof": np.zeros(10)}, "shape"),
 ])
 def test_greedy_bad_arguments(kwargs, match):
@@ -145,3 +147,24 @@ def test_optimized_squared_error_does_not_depend_on_the_target_unit():
         np.testing.assert_allclose(optimize_weights(oof * unit, y * unit, loss="mse"), w,
                                    atol=1e-6)
     assert w[0] > w[1] > w[2] >= w[3] >= 0
+
+
+@pytest.mark.parametrize("metric", ["roc_auc", "log_loss", "mse"])
+def test_large_tables_select_on_a_fixed_subset_of_rows(metric):
+    rng = np.random.default_rng(0)
+    n = 3_000
+    y = (rng.random(n) < 0.4).astype(int)
+    signal = np.clip(y[:, None] * 0.3 + rng.random((n, 4)) * np.array([0.7, 0.9, 1.0, 1.0]),
+                     0, 1)
+    oof = np.stack([1 - signal, signal], axis=-1) if metric != "mse" else signal
+    target = y if metric != "mse" else y.astype(float)
+    w = greedy_weights(oof, target, metric=metric, max_rows=1_000)
+    # the same subset every time (seeded by the row count), and exactly the selection that
+    # the subset alone gives
+    rows = np.sort(np.random.RandomState(n).choice(n, 1_000, replace=False))
+    assert np.array_equal(w, greedy_weights(oof[rows], target[rows], metric=metric,
+                                            max_rows=None))
+    assert np.array_equal(w, greedy_weights(oof, target, metric=metric, max_rows=1_000))
+    # up to max_rows rows, nothing changes
+    assert np.array_equal(greedy_weights(oof, target, metric=metric),
+                          greedy_weights(oof, target, metric=metric, max_rows=None))
