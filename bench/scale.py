@@ -224,7 +224,7 @@ def plot() -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    df = pd.read_csv(CSV)
+    df = pd.read_csv(CSV).drop_duplicates("data", keep="last")  # each set's latest run
     gen = df[df["data"].str.startswith("gen_")].sort_values("rows")
     fig, ax = plt.subplots(figsize=(6.4, 3.6))
     ax.plot(gen["rows"], gen["cv_wall_s"], "o-", label="foldstack cv --time-limit (wall s)")
