@@ -20,8 +20,10 @@ from foldstack.utils._validation import did_you_mean
 
 GREEDY_METRICS = ("log_loss", "roc_auc", "accuracy", "mse", "mae")
 _EPS = 1e-15
-#: Rows the selection looks at, at most (a seeded random subset of larger tables).
+#: Rows the selection looks at, about (a seeded random subset of larger tables).
 MAX_ROWS = 100_000
+#: A class with at most this many rows keeps all of them in that subset.
+RARE_CLASS_ROWS = 1_000
 
 
 def greedy_weights(
@@ -69,11 +71,13 @@ def greedy_weights(
     random_state : int, RandomState or None, default=None
         Draws the bags (unused when ``n_bags == 1``, which is deterministic).
     max_rows : int or None, default=100_000
-        With more rows, the selection runs on a random subset of this many (always the
-        same subset of a given table: the draw is seeded by the row count, not by
-        ``random_state``).  A few models' weights need no more rows, and each round of
-        ``"roc_auc"`` sorts every row: on a million rows selection took about two minutes.
-        None: every row.
+        With more rows, the selection runs on a random subset of about this many (always
+        the same subset of a given table: the draw is seeded by the row count, not by
+        ``random_state``).  For class probabilities the subset is drawn within each class,
+        and a class of at most 1,000 rows keeps every row, so that a rare class is not lost.
+        A few models' weights need no more rows, and each round of ``"roc_auc"`` sorts every
+        row: on a million rows selection took about two minutes.  A callable ``metric``
+        receives the subset's rows.  None: every row.
 
     Returns
     -------
@@ -92,8 +96,7 @@ def greedy_weights(
     oof, y = np.asarray(oof), np.asarray(y)
     _check_args(oof, y, metric, n_iter, n_init, n_bags, bag_fraction, max_rows)
     if max_rows is not None and len(y) > max_rows:
-        rows = np.sort(np.random.RandomState(len(y) % 2**32).choice(len(y), max_rows,
-                                                                     replace=False))
+        rows = _row_subset(y, max_rows, by_class=oof.ndim == 3)
         oof, y = oof[rows], y[rows]
     oof = oof.astype(float, copy=False)
     rep, loss, axis = _representation(oof, y, metric)
@@ -109,6 +112,21 @@ def greedy_weights(
         idx = np.sort(rng.choice(n_models, size=size, replace=False))
         total[idx] += _select(rep.take(idx, axis=axis), loss, axis, n_iter, n_init)
     return total / total.sum()
+
+
+def _row_subset(y: np.ndarray, max_rows: int, by_class: bool) -> np.ndarray:
+    """About ``max_rows`` of ``y``'s rows, sorted, drawn with a seed fixed by the row count;
+    ``by_class``: within each class, rare classes whole."""
+    rng = np.random.RandomState(len(y) % 2**32)
+    if not by_class:
+        return np.sort(rng.choice(len(y), max_rows, replace=False))
+    share = max_rows / len(y)
+    parts = []
+    for label in np.unique(y):
+        rows = np.flatnonzero(y == label)
+        take = max(int(round(share * len(rows))), min(len(rows), RARE_CLASS_ROWS))
+        parts.append(rows if take >= len(rows) else rng.choice(rows, take, replace=False))
+    return np.sort(np.concatenate(parts))
 
 
 def _check_args(oof, y, metric, n_iter, n_init, n_bags, bag_fraction, max_rows) -> None:

@@ -151,20 +151,37 @@ def test_optimized_squared_error_does_not_depend_on_the_target_unit():
 
 @pytest.mark.parametrize("metric", ["roc_auc", "log_loss", "mse"])
 def test_large_tables_select_on_a_fixed_subset_of_rows(metric):
+    from foldstack.ensemble._greedy import _row_subset
+
     rng = np.random.default_rng(0)
-    n = 3_000
+    n = 30_000
     y = (rng.random(n) < 0.4).astype(int)
     signal = np.clip(y[:, None] * 0.3 + rng.random((n, 4)) * np.array([0.7, 0.9, 1.0, 1.0]),
                      0, 1)
     oof = np.stack([1 - signal, signal], axis=-1) if metric != "mse" else signal
     target = y if metric != "mse" else y.astype(float)
-    w = greedy_weights(oof, target, metric=metric, max_rows=1_000)
+    w = greedy_weights(oof, target, metric=metric, max_rows=10_000)
     # the same subset every time (seeded by the row count), and exactly the selection that
     # the subset alone gives
-    rows = np.sort(np.random.RandomState(n).choice(n, 1_000, replace=False))
+    rows = _row_subset(target, 10_000, by_class=metric != "mse")
+    assert len(rows) == pytest.approx(10_000, abs=2)
     assert np.array_equal(w, greedy_weights(oof[rows], target[rows], metric=metric,
                                             max_rows=None))
-    assert np.array_equal(w, greedy_weights(oof, target, metric=metric, max_rows=1_000))
+    assert np.array_equal(w, greedy_weights(oof, target, metric=metric, max_rows=10_000))
     # up to max_rows rows, nothing changes
     assert np.array_equal(greedy_weights(oof, target, metric=metric),
                           greedy_weights(oof, target, metric=metric, max_rows=None))
+
+
+def test_the_row_subset_keeps_a_rare_class_whole():
+    # 3 positives in 2,000 rows: a uniform subset of 200 would most likely hold none, and
+    # ROC AUC could not tell the good model from noise
+    rng = np.random.default_rng(0)
+    n = 2_000
+    y = np.zeros(n, int)
+    y[rng.choice(n, 3, replace=False)] = 1
+    good = np.where(y == 1, 0.9, 0.1) + rng.random(n) * 0.01
+    bad = rng.random(n)
+    oof = np.stack([np.stack([1 - bad, bad], 1), np.stack([1 - good, good], 1)], 1)
+    w = greedy_weights(oof, y, metric="roc_auc", n_iter=10, max_rows=200)
+    assert w.tolist() == [0.0, 1.0]
