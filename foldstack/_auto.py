@@ -29,7 +29,9 @@ from foldstack.ensemble import (
     StackingRegressor,
     add_to_report,
 )
-from foldstack.ensemble._base import check_columns, check_fit_data, fit_target
+from foldstack.ensemble._averaging import greedy_metric
+from foldstack.ensemble._base import check_columns, check_fit_data, fit_target, oof_tensor
+from foldstack.ensemble._greedy import greedy_weights
 from foldstack.exceptions import CandidateFailedWarning, InvalidParameterError
 from foldstack.selection import CVReport, FoldAverage, cross_validate_candidates
 from foldstack.selection._cv import check_n_jobs
@@ -158,12 +160,21 @@ def compose(report: CVReport, kinds: Sequence[str], *, X: Any = None, refit: boo
         if deadline is not None and clock() >= deadline:
             skipped.append(kind)
             continue
+        params = ensemble_params(kind, len(members))
+        if deadline is not None and kind == "greedy":
+            need = greedy_seconds(report, members, params.get("greedy_bags", 1), clock)
+            now = clock()
+            if now + need > deadline:
+                logger.info("greedy not built: its selections need about %.0f s; %.0f s "
+                            "were left", need, max(deadline - now, 0.0))
+                skipped.append(kind)
+                continue
         try:
             with warnings.catch_warnings():
                 # a member that did not finish was reported by the cross-validation
                 warnings.simplefilter("ignore", CandidateFailedWarning)
                 ens = build_ensemble(kind, report, members, random_state=random_state,
-                                     **ensemble_params(kind, len(members)))
+                                     **params)
             full = add_to_report(full, ens, name=kind)
         except Exception as exc:
             if on_error is None:
@@ -176,6 +187,21 @@ def compose(report: CVReport, kinds: Sequence[str], *, X: Any = None, refit: boo
     best = full.best()
     return Composition(report, full, ensembles, best,
                        _final(report, ensembles, best, X, refit, random_state), tuple(skipped))
+
+
+def greedy_seconds(report: CVReport, members: list[str], n_bags: int,
+                   clock: Callable[[], float] = time.time) -> float:
+    """About how long the greedy ensemble of ``members`` takes to build, from one selection
+    timed on every out-of-fold row: it runs ``n_bags`` selections on all rows and as many on
+    each fold's rows for its cross-fitted score, a bag on half the members.  Greedy
+    selection is the one ensemble whose cost grows with the rounds, the members and (for ROC
+    AUC, which sorts every row each round) the rows."""
+    sub = report.subset(members)
+    start = clock()
+    greedy_weights(oof_tensor(sub), fit_target(sub), metric=greedy_metric(sub),
+                   n_bags=1, random_state=0)
+    per_bag = (clock() - start) * (0.5 if n_bags > 1 else 1.0)
+    return per_bag * n_bags * (len(report.splits) + 1)
 
 
 def refit_seconds(report: CVReport, done: Composition) -> float:

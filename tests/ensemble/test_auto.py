@@ -126,10 +126,30 @@ def test_no_ensemble_starts_after_the_deadline(small_regression, caplog):
     X, y = small_regression
     models = {"ridge": Ridge(), "tree": DecisionTreeRegressor(max_depth=3, random_state=0)}
     report = fs.selection.cross_validate_candidates(models, X, y, cv=3, verbose=0)
-    ticks = iter([0.0, 5.0, 20.0])   # before equal, before greedy, before stacking
+    # before equal; before greedy (its check, its probe's start and end, its expected
+    # end); before stacking
+    ticks = iter([0.0, 5.0, 5.0, 5.0, 5.0, 20.0])
     done = compose(report, ["equal", "greedy", "stacking"], deadline=10.0,
                    clock=lambda: next(ticks))
     assert list(done.ensembles) == ["equal", "greedy"] and done.skipped == ("stacking",)
     assert "stacking" not in done.report.results and done.best_name in done.report.results
     assert "ensembles not built, the time limit was spent: stacking" in caplog.text
     assert compose(report, ["equal"]).skipped == ()
+
+
+def test_greedy_expected_to_pass_the_deadline_is_not_started(small_regression, caplog):
+    import logging
+
+    from foldstack._auto import compose
+
+    X, y = small_regression
+    models = {"ridge": Ridge(), "tree": DecisionTreeRegressor(max_depth=3, random_state=0)}
+    report = fs.selection.cross_validate_candidates(models, X, y, cv=3, verbose=0)
+    # greedy's probe (one selection on every row) takes 3 s: with 3 folds it expects
+    # 3 x (3 + 1) = 12 s at t=4, past the deadline of 10; stacking, cheap, still starts
+    ticks = iter([0.0, 1.0, 1.0, 4.0, 4.0, 5.0])
+    with caplog.at_level(logging.INFO, logger="foldstack._auto"):
+        done = compose(report, ["equal", "greedy", "stacking"], deadline=10.0,
+                       clock=lambda: next(ticks))
+    assert list(done.ensembles) == ["equal", "stacking"] and done.skipped == ("greedy",)
+    assert "greedy not built: its selections need about 12 s; 6 s were left" in caplog.text
