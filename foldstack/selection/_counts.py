@@ -73,18 +73,23 @@ def balanced_accuracy(cm: np.ndarray) -> float:
     return float(np.mean(np.diag(cm)[present] / support[present]))
 
 
-def per_class(cm: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Precision, recall and F1 of every class, and its support."""
+def per_class(cm: np.ndarray) -> dict[str, np.ndarray]:
+    """Precision, recall and F1 of every class, and its support, by name."""
     tp = np.diag(cm).astype(float)
     predicted, support = cm.sum(axis=0), cm.sum(axis=1)
-    return (_divide(tp, predicted), _divide(tp, support), _divide(2 * tp, predicted + support),
-            support)
+    return {"precision": _divide(tp, predicted), "recall": _divide(tp, support),
+            "f1": _divide(2 * tp, predicted + support), "support": support}
 
 
-def averaged(cm: np.ndarray, which: int, average: str) -> float:
-    """Macro or support-weighted mean of precision (0), recall (1) or F1 (2) over classes."""
+def of_class(cm: np.ndarray, part: str, k: int) -> float:
+    """Precision, recall or F1 (``part``) of the class at position ``k``."""
+    return float(per_class(cm)[part][k])
+
+
+def averaged(cm: np.ndarray, part: str, average: str) -> float:
+    """Macro or support-weighted mean over classes of precision, recall or F1 (``part``)."""
     scores = per_class(cm)
-    values, support = scores[which], scores[3]
+    values, support = scores[part], scores["support"]
     if average == "weighted":
         return float(np.average(values, weights=support)) if support.sum() else 0.0
     return float(np.mean(values))

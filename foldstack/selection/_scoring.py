@@ -68,30 +68,25 @@ def _log_loss(y, proba, classes):
 # Label metrics come from one confusion matrix (scikit-learn's values, linear time:
 # foldstack.selection._counts); labels outside ``classes`` go to scikit-learn.
 
-def _label_metric(fn, from_counts):
+def _counted(fallback, from_counts):
+    """``from_counts(confusion matrix)``, or ``fallback(y, labels, classes)`` with
+    scikit-learn when a label of ``y`` is not among ``classes``."""
     def metric(y, proba, classes):
         cm = counts.confusion(y, proba, classes)
-        return fn(y, _labels(proba, classes)) if cm is None else from_counts(cm)
+        return fallback(y, _labels(proba, classes), classes) if cm is None else from_counts(cm)
     return metric
 
 
-def _positive(fn, which):
-    def metric(y, proba, classes):
-        cm = counts.confusion(y, proba, classes)
-        if cm is None:
-            return fn(y, _labels(proba, classes), pos_label=classes[1], zero_division=0)
-        return float(counts.per_class(cm)[which][1])
-    return metric
+def _positive(fn, part):
+    return _counted(lambda y, labels, classes: fn(y, labels, pos_label=classes[1],
+                                                  zero_division=0),
+                    lambda cm: counts.of_class(cm, part, 1))
 
 
-def _averaged(fn, average, which):
-    def metric(y, proba, classes):
-        cm = counts.confusion(y, proba, classes)
-        if cm is None:
-            return fn(y, _labels(proba, classes), labels=classes, average=average,
-                      zero_division=0)
-        return counts.averaged(cm, which, average)
-    return metric
+def _averaged(fn, average, part):
+    return _counted(lambda y, labels, classes: fn(y, labels, labels=classes, average=average,
+                                                  zero_division=0),
+                    lambda cm: counts.averaged(cm, part, average))
 
 
 def _rmse(y, p, _):
@@ -104,16 +99,17 @@ METRICS: dict[str, Metric] = {m.name: m for m in [
     Metric("roc_auc", _roc_auc_binary, True, _B),
     Metric("roc_auc_ovr", _roc_auc_ovr, True, _MC),
     Metric("log_loss", _log_loss, False, _C),
-    Metric("accuracy", _label_metric(M.accuracy_score, counts.accuracy), True, _C),
-    Metric("balanced_accuracy", _label_metric(M.balanced_accuracy_score,
-                                              counts.balanced_accuracy), True, _C),
-    Metric("precision", _positive(M.precision_score, 0), True, _B),
-    Metric("recall", _positive(M.recall_score, 1), True, _B),
-    Metric("f1", _positive(M.f1_score, 2), True, _B),
-    Metric("f1_macro", _averaged(M.f1_score, "macro", 2), True, _C),
-    Metric("f1_weighted", _averaged(M.f1_score, "weighted", 2), True, _C),
-    Metric("precision_macro", _averaged(M.precision_score, "macro", 0), True, _C),
-    Metric("recall_macro", _averaged(M.recall_score, "macro", 1), True, _C),
+    Metric("accuracy", _counted(lambda y, labels, _: M.accuracy_score(y, labels),
+                                counts.accuracy), True, _C),
+    Metric("balanced_accuracy", _counted(lambda y, labels, _: M.balanced_accuracy_score(
+        y, labels), counts.balanced_accuracy), True, _C),
+    Metric("precision", _positive(M.precision_score, "precision"), True, _B),
+    Metric("recall", _positive(M.recall_score, "recall"), True, _B),
+    Metric("f1", _positive(M.f1_score, "f1"), True, _B),
+    Metric("f1_macro", _averaged(M.f1_score, "macro", "f1"), True, _C),
+    Metric("f1_weighted", _averaged(M.f1_score, "weighted", "f1"), True, _C),
+    Metric("precision_macro", _averaged(M.precision_score, "macro", "precision"), True, _C),
+    Metric("recall_macro", _averaged(M.recall_score, "macro", "recall"), True, _C),
     Metric("rmse", _rmse, False, _R),
     Metric("mse", lambda y, p, _: M.mean_squared_error(y, p), False, _R),
     Metric("mae", lambda y, p, _: M.mean_absolute_error(y, p), False, _R),
